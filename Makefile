@@ -1,0 +1,33 @@
+# Two commands matter: `make demo` and `make test`. Both set everything up first (idempotent, cached).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup engine demo test lint bench clean
+
+setup: $(STAMP) engine
+
+# The virtualenv doubles as the Pulumi program's runtime (Pulumi.yaml `virtualenv: .venv`).
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (3, 9) <= v[:2] <= (3, 11) else "Python 3.9-3.11 is needed (the pinned Pulumi SDK needs grpcio 1.56 wheels); set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+engine:
+	@bash scripts/pulumi-engine.sh >/dev/null
+
+demo: setup
+	$(PY) scripts/demo.py
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,31 @@
+"""Wiring only: load validated config once, build one component per connector, export their documents."""
+
+import warnings
+
+import pulumi
+
+from components import CommercetoolsConnector, ConnectorArgs
+from components.config import NAMESPACE, ConfigWarning, load_stack_config
+from components.errors import ConfigError
+from components.pulumi_config import lookup_secret
+
+
+def main() -> None:
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ConfigWarning)
+        try:
+            config = load_stack_config(pulumi.Config(NAMESPACE).get_object("connectors"), lookup_secret)
+        except ConfigError as exc:
+            # RunError: Pulumi prints the message alone, without a Python traceback.
+            raise pulumi.RunError(str(exc)) from None
+    for w in seen:
+        pulumi.log.warn(str(w.message))
+
+    documents = {}
+    for connector in config.connectors:
+        component = CommercetoolsConnector(connector.name, ConnectorArgs.from_config(connector))
+        documents[connector.name] = component.config
+    pulumi.export("connectors", documents)
+
+
+main()

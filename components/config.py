@@ -1,0 +1,363 @@
+"""Validated stack config: every connector's fields, checked before anything talks to a server.
+
+Stack config shape (in the project's namespace, `commercetools-credentials:`)::
+
+    connectors:
+      patchworks:                      # connector name: resource names and the default store path
+        projectKey: product-patchworks
+        region: europe-west1.gcp
+        scopes: [view_orders:product-patchworks]
+        clientId: ...
+    clientSecret-patchworks:           # one top-level *secret* key per connector
+      secure: ...
+
+The secret has a top-level key of its own because Pulumi tells a program only whether a whole top-level key
+holds a secret: inside a structured object a plaintext value beside an encrypted one would go unnoticed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from .errors import ConfigError
+from .scopes import PROJECT_KEY_RE, Scope, format_scopes, parse_scope, split_scopes
+
+# Config keys live in the project's namespace; messages name them as users type them, without it.
+NAMESPACE = "commercetools-credentials"
+DEFAULT_REGION = "europe-west1.gcp"
+REGIONS = (
+    "europe-west1.gcp",
+    "eu-central-1.aws",
+    "us-central1.gcp",
+    "us-east-2.aws",
+    "australia-southeast1.gcp",
+)
+# Deprecated hosts that still answer; accepted (with a warning) and mapped to the region they serve.
+DEPRECATED_REGIONS = {
+    "sphere.io": "europe-west1.gcp",
+    "auth.sphere.io": "europe-west1.gcp",
+    "commercetools.co": "us-central1.gcp",
+    "auth.commercetools.co": "us-central1.gcp",
+}
+NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$")
+# KV paths: segments of safe characters, no `..`, no empty segment, nothing that changes the URL.
+PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Client IDs are opaque; refuse only what can never be one (whitespace, control characters, `:`).
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def secret_config_key(connector: str) -> str:
+    """The top-level secret config key that holds a connector's client secret."""
+    return f"clientSecret-{connector}"
+
+
+class ConfigWarning(UserWarning):
+    """Accepted but deprecated config; shown as a Pulumi warning."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=True
+    )
+
+
+def _check_base_url(value: str | None) -> str | None:
+    """Custom endpoints: https, or plain http to loopback only (the emulator, a local proxy)."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL; use e.g. https://auth.europe-west1.gcp.commercetools.com")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain credentials (user:password@); credentials come from secret config")
+    if parts.query or parts.fragment:
+        raise ValueError("must be a base URL without query or fragment")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError("must use https (plain http is allowed only for loopback addresses)")
+    return value.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+BaseUrl = Annotated[str | None, BeforeValidator(lambda v: v), Field(default=None)]
+
+
+class VaultStore(_Model):
+    """Where the connector's secret lives in Vault (KV v2). Address and token come from VAULT_* env vars."""
+
+    address: str | None = None
+    mount: str = "secret"
+    path: str | None = None  # default: commercetools/<connector name>
+    namespace: str | None = None
+
+    _address = field_validator("address")(classmethod(lambda cls, v: _check_base_url(v)))
+
+    @field_validator("mount", "path")
+    @classmethod
+    def _safe_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        segments = value.strip("/").split("/")
+        if not value.strip("/") or any(not PATH_SEGMENT_RE.match(s) or s in (".", "..") for s in segments):
+            raise ValueError(
+                f"{value!r} is not a safe KV path: use segments of letters, digits, '_', '-', '.' separated by '/'"
+            )
+        return "/".join(segments)
+
+
+class ConnectorConfig(_Model):
+    """One connector instance: the integration platform's OAuth 2 (client credentials) form, validated."""
+
+    name: str
+    project_key: str
+    region: str = DEFAULT_REGION
+    auth_url: str | None = None
+    api_url: str | None = None
+    scopes: tuple[Scope, ...]
+    client_id: str
+    client_secret: SecretStr = Field(repr=False)
+    grant_type: Literal["client_credentials"] = "client_credentials"
+    token_key: str = "access_token"
+    client_type: Literal["confidential"] = "confidential"
+    check_credentials: bool = True
+    vault: VaultStore = VaultStore()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid connector name: use 1-48 lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit"
+            )
+        return value
+
+    @field_validator("project_key")
+    @classmethod
+    def _project_key(cls, value: str) -> str:
+        if not PROJECT_KEY_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not a commercetools project key: 2-36 letters, digits, '_' or '-' "
+                "(copy it from your Merchant Center URL)"
+            )
+        if value == "local":
+            raise ValueError("'local' is reserved by commercetools and cannot be a project key")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value in DEPRECATED_REGIONS:
+            canonical = DEPRECATED_REGIONS[value]
+            warnings.warn(
+                f"region {value!r} is a deprecated commercetools host; using {canonical!r} "
+                f"(set region: {canonical} to silence this)",
+                ConfigWarning,
+                stacklevel=2,
+            )
+            return canonical
+        if value not in REGIONS:
+            raise ValueError(f"{value!r} is not a commercetools region; use one of {', '.join(REGIONS)}")
+        return value
+
+    _urls = field_validator("auth_url", "api_url")(classmethod(lambda cls, v: _check_base_url(v)))
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _scopes(cls, value: Any) -> tuple[Scope, ...]:
+        if not isinstance(value, (str, list, tuple)):
+            raise ValueError("must be a list of scopes or one space-separated string")
+        texts = split_scopes(value)
+        if not texts:
+            raise ValueError("must name at least one scope, e.g. view_orders:<projectKey>")
+        seen: set[str] = set()
+        for text in texts:
+            if text in seen:
+                raise ValueError(f"scope {text!r} is listed twice; remove the duplicate")
+            seen.add(text)
+        return tuple(parse_scope(t) for t in texts)
+
+    @field_validator("client_id")
+    @classmethod
+    def _client_id(cls, value: str) -> str:
+        if not CLIENT_ID_RE.match(value):
+            raise ValueError(
+                "is not a commercetools client ID (letters, digits, '_' and '-'); copy it from the API client page"
+            )
+        return value
+
+    @field_validator("token_key")
+    @classmethod
+    def _token_key(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", value):
+            raise ValueError(f"{value!r} is not a JSON key name; the default is access_token")
+        return value
+
+    @model_validator(mode="after")
+    def _scopes_match_project(self) -> ConnectorConfig:
+        for scope in self.scopes:
+            if scope.project_key != self.project_key:
+                raise ValueError(
+                    f"scope '{scope}' is for project {scope.project_key!r}, but this connector's projectKey is "
+                    f"{self.project_key!r}; write it as {scope.name}:{self.project_key}"
+                )
+        if (self.auth_url is None) != (self.api_url is None):
+            raise ValueError("set both authUrl and apiUrl, or neither (the region then decides both)")
+        return self
+
+    # Derived, non-secret facts used by resources and outputs.
+    @property
+    def token_url_base(self) -> str:
+        return self.auth_url or f"https://auth.{self.region}.commercetools.com"
+
+    @property
+    def api_base(self) -> str:
+        return self.api_url or f"https://api.{self.region}.commercetools.com"
+
+    @property
+    def scope_string(self) -> str:
+        return format_scopes(self.scopes)
+
+    @property
+    def vault_path(self) -> str:
+        return self.vault.path or f"commercetools/{self.name}"
+
+
+class StackConfig(_Model):
+    connectors: tuple[ConnectorConfig, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> StackConfig:
+        seen: set[str] = set()
+        for c in self.connectors:
+            if c.name in seen:
+                raise ValueError(f"connector name {c.name!r} is used twice; every connector needs its own name")
+            seen.add(c.name)
+        return self
+
+
+SecretLookup = Callable[[str], "tuple[str | None, bool]"]
+"""Given a config key (without namespace), return (value or None, whether it was stored as a secret)."""
+
+
+def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConfig:
+    """Validate raw stack config. Raises ConfigError listing every problem, each with its key and fix."""
+    if connectors is None:
+        raise ConfigError(
+            f"connectors is not set. Add at least one connector, e.g.\n"
+            "  pulumi config set --path 'connectors.my-connector.projectKey' my-project"
+        )
+    if isinstance(connectors, Mapping):
+        items: list[tuple[str, Any]] = [(str(k), v) for k, v in connectors.items()]
+    elif isinstance(connectors, list):
+        items = [(str(v.get("name", f"[{i}]")) if isinstance(v, Mapping) else f"[{i}]", v) for i, v in enumerate(connectors)]
+    else:
+        raise ConfigError(
+            f"connectors must be a map of connector name to settings, got {type(connectors).__name__}; "
+            "see README, 'Configuration'"
+        )
+    if not items:
+        raise ConfigError(f"connectors is empty; add at least one connector (see README)")
+
+    problems: list[str] = []
+    raw_list: list[dict[str, Any]] = []
+    for name, settings in items:
+        where = f"connectors.{name}"
+        if not isinstance(settings, Mapping):
+            problems.append(f"{where}: must be a map of settings (projectKey, scopes, clientId, ...)")
+            continue
+        entry = dict(settings)
+        if isinstance(connectors, Mapping):
+            if "name" in entry:
+                problems.append(f"{where}.name: remove it; the map key is the connector's name")
+                continue
+            entry["name"] = name
+        if "clientSecret" in entry or "client_secret" in entry:
+            problems.append(
+                f"{where}.clientSecret: never put the secret in the connector settings; remove it and run\n"
+                f"  pulumi config set --secret {secret_config_key(name)} <secret>"
+            )
+            continue
+        value, is_secret = lookup_secret(secret_config_key(name))
+        key = secret_config_key(name)
+        if value is None or value == "":
+            problems.append(f"{key}: not set; run\n  pulumi config set --secret {secret_config_key(name)} <secret>")
+            continue
+        if not is_secret:
+            problems.append(
+                f"{key}: stored in plaintext; the client secret must be secret config. Fix it with\n"
+                f"  pulumi config rm {secret_config_key(name)} && pulumi config set --secret {secret_config_key(name)} <secret>"
+            )
+            continue
+        entry["clientSecret"] = value
+        raw_list.append(entry)
+    if problems:
+        raise ConfigError(_report(problems))
+    try:
+        return StackConfig.model_validate({"connectors": raw_list})
+    except ValidationError as exc:
+        raise ConfigError(_report(_explain(exc, raw_list))) from None
+
+
+def _report(problems: list[str]) -> str:
+    head = "invalid stack config" if len(problems) == 1 else f"invalid stack config ({len(problems)} problems)"
+    return head + ":\n" + "\n".join(f"- {p}" for p in problems)
+
+
+def _explain(exc: ValidationError, raw: list[dict[str, Any]]) -> list[str]:
+    """Turn pydantic's errors into lines that name the config key and say how to fix it, never the value
+    of the secret (pydantic would echo input values; we rebuild every message from the location)."""
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = list(err["loc"])
+        if len(loc) >= 2 and loc[0] == "connectors" and isinstance(loc[1], int):
+            name = raw[loc[1]].get("name", f"[{loc[1]}]")
+            key = f"connectors.{name}" + "".join(
+                f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[2:]
+            )
+        else:
+            key = ".".join(str(p) for p in loc)
+        lines.append(f"{key}: {_fix(err)}")
+    return lines
+
+
+def _fix(err: Any) -> str:
+    kind, msg = err["type"], err["msg"]
+    field = str(err["loc"][-1]) if err["loc"] else ""
+    if kind == "missing":
+        return f"required but not set; run pulumi config set --path 'connectors.<name>.{field}' <value>"
+    if kind == "extra_forbidden":
+        return "unknown setting; remove it (README, 'Configuration', lists every key)"
+    if kind == "literal_error":
+        return f"{msg}; it is fixed by the integration platform, remove the setting or use that value"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    return f"{msg}"
+
+
+def redacted_scopes(config: ConnectorConfig) -> list[str]:
+    return [str(s) for s in config.scopes]

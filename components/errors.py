@@ -1,0 +1,44 @@
+"""One exception tree for every external system, so callers and the CLI can say which step failed.
+
+Messages name the config key or remote object, the remote error and the fix. They never contain a
+secret: callers pass identifiers only, and every constructor here takes text, not credentials.
+"""
+
+from __future__ import annotations
+
+
+class CredentialsError(Exception):
+    """Base of everything this project raises on purpose; anything else is a bug."""
+
+
+class ConfigError(CredentialsError):
+    """Stack config is invalid. Raised before anything is written anywhere."""
+
+
+class CommercetoolsError(CredentialsError):
+    """commercetools answered with an error, or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class InvalidClientError(CommercetoolsError):
+    """401 invalid_client: the client ID or secret was rejected."""
+
+
+class InvalidScopeError(CommercetoolsError):
+    """400 invalid_scope: a scope is malformed, unknown, or not held by the client."""
+
+
+class UnreachableError(CommercetoolsError):
+    """DNS, connection, TLS or timeout: nothing usable came back."""
+
+
+class SecretStoreError(CredentialsError):
+    """A secret store (Vault, AWS Secrets Manager) refused or failed an operation."""
+
+
+class VaultError(SecretStoreError):
+    """Vault/OpenBao answered with an error, is sealed, or could not be reached."""

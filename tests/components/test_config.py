@@ -1,0 +1,248 @@
+"""The config model: every rule has a case, every message names the key and the fix, nothing leaks."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from components.config import ConfigWarning, ConnectorConfig, load_stack_config, secret_config_key
+from components.errors import ConfigError
+from components.scopes import CATALOGUE, STORE_SCOPABLE, Scope, format_scopes, parse_scope, split_scopes
+from tests.conftest import CANARY
+
+PK = "product-patchworks"
+
+
+def base() -> dict[str, Any]:
+    return {
+        "patchworks": {
+            "projectKey": PK,
+            "region": "europe-west1.gcp",
+            "scopes": [f"view_orders:{PK}", f"manage_products:{PK}"],
+            "clientId": "AbCdEfGhIjKlMnOpQrStUvWx",
+        }
+    }
+
+
+def secrets_for(*names: str, secret: bool = True) -> Any:
+    table = {secret_config_key(n): (CANARY, secret) for n in names}
+    return lambda key: table.get(key, (None, False))
+
+
+def load(raw: Any, lookup: Any = None) -> Any:
+    names = list(raw) if isinstance(raw, dict) else []
+    return load_stack_config(raw, lookup or secrets_for(*names))
+
+
+def test_valid_config_loads_with_defaults() -> None:
+    cfg = load(base())
+    (c,) = cfg.connectors
+    assert c.name == "patchworks"
+    assert c.token_url_base == "https://auth.europe-west1.gcp.commercetools.com"
+    assert c.api_base == "https://api.europe-west1.gcp.commercetools.com"
+    assert (c.grant_type, c.token_key, c.client_type) == ("client_credentials", "access_token", "confidential")
+    assert c.scope_string == f"manage_products:{PK} view_orders:{PK}"
+    assert c.vault_path == "commercetools/patchworks"
+    assert c.client_secret.get_secret_value() == CANARY
+
+
+def test_region_defaults_and_space_separated_scopes() -> None:
+    raw = base()
+    del raw["patchworks"]["region"]
+    raw["patchworks"]["scopes"] = f"view_orders:{PK}  view_customers:{PK}:berlin-store"
+    (c,) = load(raw).connectors
+    assert c.region == "europe-west1.gcp"
+    assert Scope("view_customers", PK, "berlin-store") in c.scopes
+
+
+def test_secret_never_in_repr_or_dump() -> None:
+    (c,) = load(base()).connectors
+    assert CANARY not in repr(c)
+    assert CANARY not in str(c)
+    assert CANARY not in c.model_dump_json()
+
+
+@pytest.mark.parametrize("alias", ["sphere.io", "auth.sphere.io", "commercetools.co"])
+def test_deprecated_region_alias_warns_and_maps(alias: str) -> None:
+    raw = base()
+    raw["patchworks"]["region"] = alias
+    with pytest.warns(ConfigWarning, match="deprecated"):
+        (c,) = load(raw).connectors
+    assert c.region in ("europe-west1.gcp", "us-central1.gcp")
+
+
+def test_loopback_http_override_allowed() -> None:
+    raw = base()
+    raw["patchworks"].update(authUrl="http://127.0.0.1:8080/", apiUrl="http://localhost:8080")
+    (c,) = load(raw).connectors
+    assert c.token_url_base == "http://127.0.0.1:8080"
+
+
+def test_several_connectors() -> None:
+    raw = base()
+    raw["storefront"] = {**raw["patchworks"], "projectKey": "shop-b", "scopes": "view_products:shop-b"}
+    cfg = load(raw)
+    assert [c.name for c in cfg.connectors] == ["patchworks", "storefront"]
+
+
+def _set(path: str, value: Any) -> Any:
+    def mutate(raw: dict[str, Any]) -> dict[str, Any]:
+        raw = copy.deepcopy(raw)
+        node = raw["patchworks"]
+        *parents, last = path.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[last] = value
+        return raw
+
+    return mutate
+
+
+_DELETE = object()
+
+# (id, mutation of the raw config, the key the message must name, a fragment of the fix it must give)
+INVALID: list[tuple[str, Any, str, str]] = [
+    ("pk-too-short", _set("projectKey", "p"), "connectors.patchworks.projectKey", "2-36"),
+    ("pk-too-long", _set("projectKey", "p" * 37), "connectors.patchworks.projectKey", "2-36"),
+    ("pk-bad-char", _set("projectKey", "my project"), "connectors.patchworks.projectKey", "letters"),
+    ("pk-reserved", _set("projectKey", "local"), "connectors.patchworks.projectKey", "reserved"),
+    ("pk-missing", _set("projectKey", _DELETE), "connectors.patchworks.projectKey", "pulumi config set"),
+    ("pk-wrong-type", _set("projectKey", 42), "connectors.patchworks.projectKey", "string"),
+    ("region-unknown", _set("region", "mars-north1.gcp"), "connectors.patchworks.region", "europe-west1.gcp"),
+    ("region-empty", _set("region", ""), "connectors.patchworks.region", "one of"),
+    ("region-china", _set("region", "cn-northwest-1.aws"), "connectors.patchworks.region", "one of"),
+    ("scopes-missing", _set("scopes", _DELETE), "connectors.patchworks.scopes", "pulumi config set"),
+    ("scopes-empty-list", _set("scopes", []), "connectors.patchworks.scopes", "at least one"),
+    ("scopes-empty-str", _set("scopes", "  "), "connectors.patchworks.scopes", "at least one"),
+    ("scopes-wrong-type", _set("scopes", 7), "connectors.patchworks.scopes", "list of scopes"),
+    ("scope-no-project", _set("scopes", ["view_orders"]), "connectors.patchworks.scopes", "name:projectKey"),
+    ("scope-unknown-name", _set("scopes", [f"view_unicorns:{PK}"]), "connectors.patchworks.scopes", "not a commercetools"),
+    ("scope-other-project", _set("scopes", ["view_orders:other-project"]), "connectors.patchworks", f"view_orders:{PK}"),
+    ("scope-duplicate", _set("scopes", [f"view_orders:{PK}", f"view_orders:{PK}"]), "connectors.patchworks.scopes", "duplicate"),
+    ("scope-store-not-scopable", _set("scopes", [f"manage_categories:{PK}:store"]), "connectors.patchworks.scopes", "store"),
+    ("scope-bad-store-key", _set("scopes", [f"view_orders:{PK}:a b"]), "connectors.patchworks.scopes", "store key"),
+    ("scope-too-many-parts", _set("scopes", [f"view_orders:{PK}:s1:x"]), "connectors.patchworks.scopes", "name:projectKey"),
+    ("scope-empty-part", _set("scopes", [f"view_orders::{PK}"]), "connectors.patchworks.scopes", "name:projectKey"),
+    ("grant-password", _set("grantType", "password"), "connectors.patchworks.grantType", "client_credentials"),
+    ("client-type-public", _set("clientType", "public"), "connectors.patchworks.clientType", "confidential"),
+    ("token-key-bad", _set("tokenKey", "access token"), "connectors.patchworks.tokenKey", "access_token"),
+    ("token-key-empty", _set("tokenKey", ""), "connectors.patchworks.tokenKey", "access_token"),
+    ("client-id-missing", _set("clientId", _DELETE), "connectors.patchworks.clientId", "pulumi config set"),
+    ("client-id-space", _set("clientId", "abc def"), "connectors.patchworks.clientId", "copy it"),
+    ("client-id-empty", _set("clientId", ""), "connectors.patchworks.clientId", "copy it"),
+    ("auth-url-http", _set("authUrl", "http://auth.example.com"), "connectors.patchworks.authUrl", "https"),
+    ("auth-url-userinfo", _set("authUrl", "https://u:p@auth.example.com"), "connectors.patchworks.authUrl", "credentials"),
+    ("auth-url-query", _set("authUrl", "https://auth.example.com/?x=1"), "connectors.patchworks.authUrl", "base URL"),
+    ("auth-url-not-url", _set("authUrl", "auth.example.com"), "connectors.patchworks.authUrl", "https://"),
+    ("auth-without-api", _set("authUrl", "https://auth.example.com"), "connectors.patchworks", "both authUrl and apiUrl"),
+    ("api-url-ftp", _set("apiUrl", "ftp://api.example.com"), "connectors.patchworks.apiUrl", "https://"),
+    ("unknown-key", _set("colour", "blue"), "connectors.patchworks.colour", "remove it"),
+    ("check-wrong-type", _set("checkCredentials", "maybe"), "connectors.patchworks.checkCredentials", "boolean"),
+    ("vault-path-dotdot", _set("vault.path", "../etc/passwd"), "connectors.patchworks.vault.path", "safe KV path"),
+    ("vault-path-newline", _set("vault.path", "a\nb"), "connectors.patchworks.vault.path", "safe KV path"),
+    ("vault-mount-empty", _set("vault.mount", "/"), "connectors.patchworks.vault.mount", "safe KV path"),
+    ("vault-unknown-key", _set("vault.token", "hvs.x"), "connectors.patchworks.vault.token", "remove it"),
+    ("vault-address-http", _set("vault.address", "http://vault.example.com"), "connectors.patchworks.vault.address", "https"),
+    ("secret-in-settings", _set("clientSecret", "x"), "connectors.patchworks.clientSecret", "--secret"),
+    ("name-key-given", _set("name", "other"), "connectors.patchworks.name", "remove it"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "key", "fix"), [c[1:] for c in INVALID], ids=[c[0] for c in INVALID])
+def test_invalid_config_names_key_and_fix(mutate: Any, key: str, fix: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(mutate(base()))
+    message = str(err.value)
+    assert key in message
+    assert fix in message
+    assert "Traceback" not in message
+    assert CANARY not in message
+
+
+@pytest.mark.parametrize(
+    ("raw", "fix"),
+    [
+        (None, "connectors is not set"),
+        ({}, "connectors is empty"),
+        ("patchworks", "must be a map"),
+        ({"patchworks": "x"}, "must be a map of settings"),
+        ({"Bad Name": base()["patchworks"]}, "not a valid connector name"),
+    ],
+)
+def test_invalid_shape(raw: Any, fix: str) -> None:
+    with pytest.raises(ConfigError, match=fix):
+        load_stack_config(raw, secrets_for("patchworks", "Bad Name"))
+
+
+def test_secret_missing() -> None:
+    with pytest.raises(ConfigError, match=r"(?s)clientSecret-patchworks: not set.*--secret"):
+        load_stack_config(base(), secrets_for())
+
+
+def test_plaintext_secret_refused_with_fix() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_stack_config(base(), secrets_for("patchworks", secret=False))
+    assert "plaintext" in str(err.value)
+    assert "pulumi config set --secret clientSecret-patchworks" in str(err.value)
+    assert CANARY not in str(err.value)
+
+
+def test_duplicate_names_in_list_form() -> None:
+    entry = {**base()["patchworks"], "name": "patchworks"}
+    with pytest.raises(ConfigError, match="used twice"):
+        load_stack_config([entry, dict(entry)], secrets_for("patchworks"))
+
+
+def test_all_problems_reported_at_once() -> None:
+    raw = base()
+    raw["patchworks"]["projectKey"] = "x"
+    raw["patchworks"]["region"] = "nowhere"
+    with pytest.raises(ConfigError, match=r"2 problems") as err:
+        load(raw)
+    assert "projectKey" in str(err.value)
+    assert "region" in str(err.value)
+
+
+# --- scopes: property-based ---------------------------------------------------------------------------------
+project_keys = st.from_regex(r"[A-Za-z0-9_-]{2,36}", fullmatch=True)
+store_keys = st.from_regex(r"[A-Za-z0-9_-]{2,20}", fullmatch=True)
+
+
+@st.composite
+def scopes(draw: st.DrawFn) -> Scope:
+    pk = draw(project_keys)
+    if draw(st.booleans()):
+        return Scope(draw(st.sampled_from(sorted(STORE_SCOPABLE))), pk, draw(store_keys))
+    return Scope(draw(st.sampled_from(sorted(CATALOGUE))), pk)
+
+
+@given(scopes())
+def test_scope_round_trip(scope: Scope) -> None:
+    assert parse_scope(str(scope)) == scope
+
+
+@given(st.lists(scopes(), min_size=1, max_size=8, unique=True))
+def test_format_then_split_round_trip(items: list[Scope]) -> None:
+    text = format_scopes(items)
+    assert sorted(parse_scope(s) for s in split_scopes(text)) == sorted(items)
+    assert format_scopes([parse_scope(s) for s in split_scopes(text)]) == text
+
+
+@given(st.text(max_size=80))
+def test_parse_scope_never_crashes(text: str) -> None:
+    try:
+        parse_scope(text)
+    except ValueError as exc:
+        assert str(exc)
+
+
+def test_connector_config_model_rejects_unknown_fields_directly() -> None:
+    with pytest.raises(ValueError, match="Extra inputs"):
+        ConnectorConfig.model_validate({**base()["patchworks"], "name": "x", "clientSecret": "s", "bogus": 1})

