@@ -123,7 +123,7 @@ class CredentialCheckProvider(ResourceProvider):
         if not props.enabled:
             return CheckResult(news, [])
         reason, _ = verify(props)
-        return CheckResult(news, [CheckFailure("client_secret", reason)] if reason else [])
+        return CheckResult(news, [CheckFailure("", reason)] if reason else [])
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         keys = CredentialCheckProps.model_fields.keys()
