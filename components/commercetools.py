@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -36,7 +37,7 @@ class RetryPolicy:
                 return min(max(float(retry_after), 0.0), self.max_retry_after)
             except ValueError:
                 pass  # an HTTP-date Retry-After: fall back to our own backoff
-        return min(self.backoff * (2**attempt), self.max_backoff)
+        return min(self.backoff * 2.0**attempt, self.max_backoff)
 
 
 @dataclass(frozen=True)
@@ -192,13 +193,11 @@ class CommercetoolsClient:
             if attempt + 1 < self._retry.attempts:
                 self._sleep(self._retry.delay(attempt, None))
         assert last is not None
-        raise type(last)(
-            f"{last} (gave up after {self._retry.attempts} attempts)", status=last.status, code=last.code
-        )
+        raise type(last)(f"{last} (gave up after {self._retry.attempts} attempts)", status=last.status, code=last.code)
 
 
 def _host(url: str) -> str:
-    return requests.utils.urlparse(url).netloc
+    return urlsplit(url).netloc
 
 
 def _reason(exc: requests.ConnectionError) -> str:
@@ -218,7 +217,9 @@ def _json(resp: requests.Response, what: str) -> dict[str, Any]:
     try:
         body = resp.json()
     except ValueError:
-        raise CommercetoolsError(f"{what}: answer from {_host(resp.url)} is not JSON", status=resp.status_code) from None
+        raise CommercetoolsError(
+            f"{what}: answer from {_host(resp.url)} is not JSON", status=resp.status_code
+        ) from None
     if not isinstance(body, dict):
         raise CommercetoolsError(f"{what}: answer is not a JSON object", status=resp.status_code)
     return body

@@ -268,20 +268,22 @@ def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConf
     """Validate raw stack config. Raises ConfigError listing every problem, each with its key and fix."""
     if connectors is None:
         raise ConfigError(
-            f"connectors is not set. Add at least one connector, e.g.\n"
+            "connectors is not set. Add at least one connector, e.g.\n"
             "  pulumi config set --path 'connectors.my-connector.projectKey' my-project"
         )
     if isinstance(connectors, Mapping):
         items: list[tuple[str, Any]] = [(str(k), v) for k, v in connectors.items()]
     elif isinstance(connectors, list):
-        items = [(str(v.get("name", f"[{i}]")) if isinstance(v, Mapping) else f"[{i}]", v) for i, v in enumerate(connectors)]
+        items = [
+            (str(v.get("name", f"[{i}]")) if isinstance(v, Mapping) else f"[{i}]", v) for i, v in enumerate(connectors)
+        ]
     else:
         raise ConfigError(
             f"connectors must be a map of connector name to settings, got {type(connectors).__name__}; "
             "see README, 'Configuration'"
         )
     if not items:
-        raise ConfigError(f"connectors is empty; add at least one connector (see README)")
+        raise ConfigError("connectors is empty; add at least one connector (see README)")
 
     problems: list[str] = []
     raw_list: list[dict[str, Any]] = []
@@ -305,22 +307,23 @@ def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConf
         value, is_secret = lookup_secret(secret_config_key(name))
         key = secret_config_key(name)
         if value is None or value == "":
-            problems.append(f"{key}: not set; run\n  pulumi config set --secret {secret_config_key(name)} <secret>")
-            continue
-        if not is_secret:
+            problems.append(f"{key}: not set; run\n  pulumi config set --secret {key} <secret>")
+        elif not is_secret:
             problems.append(
                 f"{key}: stored in plaintext; the client secret must be secret config. Fix it with\n"
-                f"  pulumi config rm {secret_config_key(name)} && pulumi config set --secret {secret_config_key(name)} <secret>"
+                f"  pulumi config rm {key} && pulumi config set --secret {key} <secret>"
             )
-            continue
-        entry["clientSecret"] = value
+        # Validate the other settings too (with a stand-in secret), so one run reports every problem.
+        entry["clientSecret"] = value if value and is_secret else "unset"
         raw_list.append(entry)
-    if problems:
-        raise ConfigError(_report(problems))
+    config: StackConfig | None = None
     try:
-        return StackConfig.model_validate({"connectors": raw_list})
+        config = StackConfig.model_validate({"connectors": raw_list})
     except ValidationError as exc:
-        raise ConfigError(_report(_explain(exc, raw_list))) from None
+        problems.extend(_explain(exc, raw_list))
+    if problems or config is None:
+        raise ConfigError(_report(problems))
+    return config
 
 
 def _report(problems: list[str]) -> str:
@@ -336,9 +339,7 @@ def _explain(exc: ValidationError, raw: list[dict[str, Any]]) -> list[str]:
         loc = list(err["loc"])
         if len(loc) >= 2 and loc[0] == "connectors" and isinstance(loc[1], int):
             name = raw[loc[1]].get("name", f"[{loc[1]}]")
-            key = f"connectors.{name}" + "".join(
-                f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[2:]
-            )
+            key = f"connectors.{name}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[2:])
         else:
             key = ".".join(str(p) for p in loc)
         lines.append(f"{key}: {_fix(err)}")
@@ -355,8 +356,8 @@ def _fix(err: Any) -> str:
     if kind == "literal_error":
         return f"{msg}; it is fixed by the integration platform, remove the setting or use that value"
     if kind == "value_error":
-        return msg.removeprefix("Value error, ")
-    return f"{msg}"
+        return str(msg).removeprefix("Value error, ")
+    return str(msg)
 
 
 def redacted_scopes(config: ConnectorConfig) -> list[str]:

@@ -90,7 +90,7 @@ class CommercetoolsConnector(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[check]),
         )
 
-        self.config = pulumi.Output.from_input(stored.version).apply(
+        self.config = stored.version.apply(
             lambda version: {
                 "name": c.name,
                 "projectKey": c.project_key,

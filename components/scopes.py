@@ -9,35 +9,83 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_VIEW_MANAGE = (
-    "api_clients approval_flows approval_rules associate_roles attribute_groups business_units "
-    "cart_discounts categories channels customer_groups customers discount_codes key_value_documents "
-    "mcp_servers order_edits orders payment_methods payments product_discounts product_selections "
-    "product_types products project_settings quote_requests quotes recurrence_policies recurring_orders "
-    "shipping_methods shopping_lists staged_quotes standalone_prices states stores tax_categories types "
-    "zones import_containers connectors connectors_deployments checkout_applications "
-    "checkout_payment_integrations checkout_transactions"
-).split()
+_VIEW_MANAGE = [
+    "api_clients",
+    "approval_flows",
+    "approval_rules",
+    "associate_roles",
+    "attribute_groups",
+    "business_units",
+    "cart_discounts",
+    "categories",
+    "channels",
+    "customer_groups",
+    "customers",
+    "discount_codes",
+    "key_value_documents",
+    "mcp_servers",
+    "order_edits",
+    "orders",
+    "payment_methods",
+    "payments",
+    "product_discounts",
+    "product_selections",
+    "product_types",
+    "products",
+    "project_settings",
+    "quote_requests",
+    "quotes",
+    "recurrence_policies",
+    "recurring_orders",
+    "shipping_methods",
+    "shopping_lists",
+    "staged_quotes",
+    "standalone_prices",
+    "states",
+    "stores",
+    "tax_categories",
+    "types",
+    "zones",
+    "import_containers",
+    "connectors",
+    "connectors_deployments",
+    "checkout_applications",
+    "checkout_payment_integrations",
+    "checkout_transactions",
+]
 
 CATALOGUE: frozenset[str] = frozenset(
     [f"view_{n}" for n in _VIEW_MANAGE]
     + [f"manage_{n}" for n in _VIEW_MANAGE]
-    + "view_audit_log view_messages view_published_products".split()
-    + "manage_project manage_extensions manage_subscriptions manage_locked_carts".split()
-    + (
-        "manage_my_business_units manage_my_orders manage_my_payments manage_my_profile "
-        "manage_my_quote_requests manage_my_quotes manage_my_shopping_lists"
-    ).split()
-    + "create_anonymous_token introspect_oauth_tokens manage_checkout_payment_intents".split()
+    + ["view_audit_log", "view_messages", "view_published_products"]
+    + ["manage_project", "manage_extensions", "manage_subscriptions", "manage_locked_carts"]
+    + [
+        "manage_my_business_units",
+        "manage_my_orders",
+        "manage_my_payments",
+        "manage_my_profile",
+        "manage_my_quote_requests",
+        "manage_my_quotes",
+        "manage_my_shopping_lists",
+    ]
+    + ["create_anonymous_token", "introspect_oauth_tokens", "manage_checkout_payment_intents"]
 )
 
-_STORE_PAIRS = (
-    "business_units cart_discounts customers orders products quote_requests quotes shopping_lists staged_quotes"
-).split()
+_STORE_PAIRS = [
+    "business_units",
+    "cart_discounts",
+    "customers",
+    "orders",
+    "products",
+    "quote_requests",
+    "quotes",
+    "shopping_lists",
+    "staged_quotes",
+]
 STORE_SCOPABLE: frozenset[str] = frozenset(
     [f"view_{n}" for n in _STORE_PAIRS]
     + [f"manage_{n}" for n in _STORE_PAIRS]
-    + "view_discount_codes manage_my_orders manage_my_profile manage_my_shopping_lists".split()
+    + ["view_discount_codes", "manage_my_orders", "manage_my_profile", "manage_my_shopping_lists"]
 )
 
 # Scopes that grant more than a connector should ever hold (the policy pack and docs refer to these).
@@ -73,9 +121,7 @@ def parse_scope(text: str) -> Scope:
     """Parse one scope; `ValueError` says what is wrong with it (the text is not secret)."""
     parts = text.split(":")
     if len(parts) not in (2, 3) or not all(parts):
-        raise ValueError(
-            f"scope {text!r} is not of the form 'name:projectKey' or 'name:projectKey:storeKey'"
-        )
+        raise ValueError(f"scope {text!r} is not of the form 'name:projectKey' or 'name:projectKey:storeKey'")
     name, project_key = parts[0], parts[1]
     store_key = parts[2] if len(parts) == 3 else None
     if name not in CATALOGUE:

@@ -79,7 +79,8 @@ class VaultClient:
                 return None
         d = body["data"]
         versions = {
-            int(k): bool(v.get("deletion_time")) or bool(v.get("destroyed")) for k, v in (d.get("versions") or {}).items()
+            int(k): bool(v.get("deletion_time")) or bool(v.get("destroyed"))
+            for k, v in (d.get("versions") or {}).items()
         }
         return KvMetadata(int(d.get("current_version") or 0), dict(d.get("custom_metadata") or {}), versions)
 

@@ -45,7 +45,7 @@ class Demo:
         if args[0] in ("config", "preview", "up", "destroy"):
             cmd += ["--config-file", str(DEMO / f"Pulumi.{stack}.yaml")]
         print(f"\n$ {' '.join(cmd)}", flush=True)
-        proc = subprocess.run(cmd, cwd=ROOT, env=self.env, input=stdin, capture_output=True, text=True)
+        proc = subprocess.run(cmd, check=False, cwd=ROOT, env=self.env, input=stdin, capture_output=True, text=True)
         out = proc.stdout + proc.stderr
         print(out.rstrip(), flush=True)
         self.log.write(f"$ {' '.join(cmd)}\n{out}\n")

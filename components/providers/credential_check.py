@@ -10,8 +10,16 @@ import uuid
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
-from pulumi.dynamic import UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from ..commercetools import CommercetoolsClient

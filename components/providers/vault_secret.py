@@ -16,8 +16,16 @@ import uuid
 from typing import Any, Literal
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
-from pulumi.dynamic import UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import VaultError
@@ -131,9 +139,7 @@ class VaultKvSecretProvider(ResourceProvider):
         current = vault.read_secret_version(props["path"])
         if current is None:
             return ReadResult(None, {})  # deleted out of band: the next `up` writes it again
-        return ReadResult(
-            id_, {**props, "version": current.version, "digest": digest(props["salt"], current.data)}
-        )
+        return ReadResult(id_, {**props, "version": current.version, "digest": digest(props["salt"], current.data)})
 
     def delete(self, id_: str, props: Any) -> None:
         policy = props.get("delete_policy", "delete")
@@ -156,7 +162,9 @@ class VaultKvSecretProvider(ResourceProvider):
     def _require_owner(vault: VaultClient, p: VaultKvSecretProps, found: dict[str, str]) -> None:
         mine = found.get("managed-by") == MANAGED_BY and found.get("pulumi-stack") == p.owner
         if not (mine and found.get("connector") == p.connector):
-            owner = f"{found.get('pulumi-stack')}/{found.get('connector')}" if found.get("managed-by") else "another tool"
+            owner = (
+                f"{found.get('pulumi-stack')}/{found.get('connector')}" if found.get("managed-by") else "another tool"
+            )
             raise VaultError(
                 f"{vault.where(p.path)} already exists and belongs to {owner}, not to connector "
                 f"{p.connector!r} of {p.owner}; it is left untouched. Choose another "

@@ -1,0 +1,84 @@
+"""CredentialCheckProvider called directly: check() passes and fails as preview would see it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.providers.credential_check import CredentialCheckProvider
+from tests.conftest import CANARY
+from testservers.commercetools import CommercetoolsEmulator
+
+PK = "product-patchworks"
+
+
+def props(emu: CommercetoolsEmulator, client_id: str, secret: str, scopes: list[str]) -> dict[str, Any]:
+    return {
+        "connector": "patchworks",
+        "project_key": PK,
+        "region": "europe-west1.gcp",
+        "auth_url": emu.url,
+        "api_url": emu.url,
+        "scopes": scopes,
+        "client_id": client_id,
+        "client_secret": secret,
+        "token_key": "access_token",
+        "enabled": True,
+    }
+
+
+def test_check_passes_for_a_valid_client(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"manage_orders:{PK}"], secret=CANARY)
+    result = CredentialCheckProvider().check({}, props(emulator, c.id, CANARY, [f"view_orders:{PK}"]))
+    assert result.failures == []
+    assert emulator.count("token") == 1
+
+
+def test_check_fails_on_wrong_secret_naming_connector_and_fix(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"])
+    result = CredentialCheckProvider().check({}, props(emulator, c.id, CANARY, [f"view_orders:{PK}"]))
+    (failure,) = result.failures
+    for part in ("connector 'patchworks'", PK, "europe-west1.gcp", "client ID or secret rejected", "--secret"):
+        assert part in failure.reason
+    assert CANARY not in failure.reason
+
+
+def test_check_fails_on_scope_not_held(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    result = CredentialCheckProvider().check({}, props(emulator, c.id, CANARY, [f"manage_customers:{PK}"]))
+    (failure,) = result.failures
+    assert "scopes refused" in failure.reason and "Permissions exceeded" in failure.reason
+
+
+def test_unknown_inputs_are_not_checked(emulator: CommercetoolsEmulator) -> None:
+    p = props(emulator, "id", CANARY, [f"view_orders:{PK}"])
+    p["client_secret"] = pulumi.output.Unknown()
+    assert CredentialCheckProvider().check({}, p).failures == []
+    assert emulator.count("token") == 0
+
+
+def test_disabled_check_sends_nothing(emulator: CommercetoolsEmulator) -> None:
+    p = {**props(emulator, "id", CANARY, [f"view_orders:{PK}"]), "enabled": False}
+    assert CredentialCheckProvider().check({}, p).failures == []
+    assert emulator.count("token") == 0
+
+
+def test_read_reports_a_revoked_client_as_drift(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    p = props(emulator, c.id, CANARY, [f"view_orders:{PK}"])
+    provider = CredentialCheckProvider()
+    created = provider.create(p)
+    assert created.outs["verified"] is True
+    emulator.backend.delete_api_client(PK, c.id)
+    refreshed = provider.read(created.id, created.outs)
+    assert refreshed.outs["verified"] is False
+    assert provider.diff(created.id, refreshed.outs, p).changes is True
+
+
+def test_diff_unchanged_is_no_change(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    p = props(emulator, c.id, CANARY, [f"view_orders:{PK}"])
+    outs = CredentialCheckProvider().create(p).outs
+    assert CredentialCheckProvider().diff("id", outs, p).changes is False
+    assert CredentialCheckProvider().diff("id", outs, {**p, "client_secret": "rotated"}).changes is True

@@ -1,0 +1,94 @@
+"""The component's wiring under Pulumi mocks (dynamic providers are never called by mocks: they are
+tested directly in tests/components/providers and through the real engine in tests/e2e)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from tests.conftest import CANARY
+
+PK = "product-patchworks"
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.created: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.created[args.name] = (args.typ, dict(args.inputs))
+        outs = dict(args.inputs)
+        if args.typ.endswith("vault:KvSecret"):
+            outs["version"] = 1
+        return f"{args.name}-id", outs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.fixture
+def mocks(monkeypatch: pytest.MonkeyPatch) -> Mocks:
+    monkeypatch.setenv("VAULT_ADDR", "https://vault.example.com")
+    m = Mocks()
+    pulumi.runtime.set_mocks(m, project="commercetools-credentials", stack="test", preview=False)
+    return m
+
+
+def config() -> Any:
+    from components.config import load_stack_config
+
+    raw = {"patchworks": {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": "abcdefghijkl"}}
+    return load_stack_config(raw, lambda _k: (CANARY, True)).connectors[0]
+
+
+@pulumi.runtime.test
+def test_connector_children_and_document(mocks: Mocks) -> Any:
+    from components import CommercetoolsConnector, ConnectorArgs
+
+    connector = CommercetoolsConnector("patchworks", ConnectorArgs.from_config(config()))
+
+    def verify(doc: dict[str, Any]) -> None:
+        assert mocks.created["patchworks-check"][0] == "pulumi-python:dynamic/commercetools:CredentialCheck"
+        assert mocks.created["patchworks-secret"][0] == "pulumi-python:dynamic/vault:KvSecret"
+        check_inputs = mocks.created["patchworks-check"][1]
+        assert check_inputs["scopes"] == [f"view_orders:{PK}"]
+        assert check_inputs["auth_url"] == "https://auth.europe-west1.gcp.commercetools.com"
+        assert mocks.created["patchworks-secret"][1]["path"] == "commercetools/patchworks"
+        assert doc == {
+            "name": "patchworks",
+            "projectKey": PK,
+            "region": "europe-west1.gcp",
+            "scope": f"view_orders:{PK}",
+            "clientId": "abcdefghijkl",
+            "grantType": "client_credentials",
+            "tokenKey": "access_token",
+            "clientType": "confidential",
+            "authUrl": "https://auth.europe-west1.gcp.commercetools.com",
+            "apiUrl": "https://api.europe-west1.gcp.commercetools.com",
+            "secretRef": {
+                "store": "vault",
+                "address": "https://vault.example.com",
+                "namespace": None,
+                "mount": "secret",
+                "path": "commercetools/patchworks",
+                "kvVersion": 2,
+                "version": 1,
+            },
+        }
+        assert CANARY not in repr(doc)
+
+    return connector.config.apply(verify)
+
+
+@pulumi.runtime.test
+def test_client_secret_input_is_marked_secret(mocks: Mocks) -> Any:
+    from components import ConnectorArgs
+
+    secret = pulumi.Output.from_input(ConnectorArgs.from_config(config()).client_secret)
+
+    async def check() -> None:
+        assert await secret.is_secret()
+
+    return pulumi.Output.from_input(check())
