@@ -1,5 +1,6 @@
 """Wiring only: load validated config once, build one component per connector, export their documents."""
 
+import dataclasses
 import warnings
 
 import pulumi
@@ -7,6 +8,7 @@ import pulumi
 from components import CommercetoolsConnector, ConnectorArgs
 from components.config import NAMESPACE, ConfigWarning, load_stack_config
 from components.errors import ConfigError
+from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
 from components.pulumi_config import lookup_secret
 
 
@@ -21,10 +23,15 @@ def main() -> None:
     for w in seen:
         pulumi.log.warn(str(w.message))
 
+    connectors = [ConnectorArgs.from_config(c) for c in config.connectors]
+    # One check for all connectors: their token requests run concurrently during preview.
+    check = CredentialCheck(
+        "credential-check", CredentialCheckArgs({a.config.name: a.check_inputs() for a in connectors})
+    )
     documents = {}
-    for connector in config.connectors:
-        component = CommercetoolsConnector(connector.name, ConnectorArgs.from_config(connector))
-        documents[connector.name] = component.config
+    for args in connectors:
+        component = CommercetoolsConnector(args.config.name, dataclasses.replace(args, after=[check]))
+        documents[args.config.name] = component.config
     pulumi.export("connectors", documents)
 
 

@@ -1,6 +1,7 @@
-"""CommercetoolsConnector: one integration's commercetools credentials, checked and stored.
+"""CommercetoolsConnector: one integration's commercetools credentials, stored where its consumers read them.
 
-Children: a CredentialCheck (a bad credential fails `pulumi preview`) and a VaultKvSecret that the check gates.
+Child: a VaultKvSecret, written only after the stack's CredentialCheck (which checks every connector at once,
+see providers/credential_check.py) has obtained a token with these credentials.
 Output `config`: the non-secret document downstream services read (the integration platform's form fields,
 the URLs and where the secret lives). The secret itself is never an output.
 """
@@ -8,13 +9,13 @@ the URLs and where the secret lives). The secret itself is never an output.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
 from .config import ConnectorConfig
-from .providers.credential_check import CredentialCheck, CredentialCheckArgs
 from .providers.vault_secret import VaultKvSecret, VaultKvSecretArgs
 
 
@@ -25,6 +26,24 @@ class ConnectorArgs:
     config: ConnectorConfig
     client_secret: pulumi.Input[str]
     owner: str  # "<project>/<stack>", recorded as the Vault path's owner
+    # Resources that must succeed before anything is written (the stack's CredentialCheck).
+    after: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+    def check_inputs(self) -> dict[str, pulumi.Input[Any]]:
+        """This connector's entry in the stack's CredentialCheck."""
+        c = self.config
+        return {
+            "connector": c.name,
+            "project_key": c.project_key,
+            "region": c.region,
+            "auth_url": c.token_url_base,
+            "api_url": c.api_base,
+            "scopes": [str(s) for s in c.scopes],
+            "client_id": c.client_id,
+            "client_secret": self.client_secret,
+            "token_key": c.token_key,
+            "enabled": c.check_credentials,
+        }
 
     @staticmethod
     def from_config(config: ConnectorConfig) -> ConnectorArgs:
@@ -54,25 +73,6 @@ class CommercetoolsConnector(pulumi.ComponentResource):
     def __init__(self, name: str, args: ConnectorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ctp:index:CommercetoolsConnector", name, None, opts)
         c = args.config
-        child = pulumi.ResourceOptions(parent=self)
-
-        check = CredentialCheck(
-            f"{name}-check",
-            CredentialCheckArgs(
-                connector=c.name,
-                project_key=c.project_key,
-                region=c.region,
-                auth_url=c.token_url_base,
-                api_url=c.api_base,
-                scopes=[str(s) for s in c.scopes],
-                client_id=c.client_id,
-                client_secret=args.client_secret,
-                token_key=c.token_key,
-                enabled=c.check_credentials,
-            ),
-            opts=child,
-        )
-
         address = c.vault.address or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or ""
         namespace = c.vault.namespace or os.environ.get("VAULT_NAMESPACE") or None
         stored = VaultKvSecret(
@@ -87,7 +87,7 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 data=pulumi.Output.from_input(args.client_secret).apply(lambda s: secret_payload(c, s)),
             ),
             # Nothing is written before the credential has obtained a token.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[check]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),
         )
 
         self.config = stored.version.apply(

@@ -1,12 +1,18 @@
-"""CredentialCheck: requests a token in `check()`, so a wrong ID, secret or scope fails `pulumi preview`.
+"""CredentialCheck: requests a token for every connector in `check()`, so a wrong client ID, secret or scope
+fails `pulumi preview` before anything is written.
 
-It creates nothing remotely: its state is the non-secret facts of the last successful check. The secret is an
-input only (encrypted in state as a secret input) and never an output.
+One resource checks all of a stack's connectors at once. The engine calls providers' `check()` one resource at a
+time, so one check per connector would cost N x the token endpoint's latency on every preview; here the
+requests run concurrently and a preview costs about one latency (see README, "Performance").
+
+It creates nothing remotely. Its outputs are the inputs (so `read`, i.e. `pulumi refresh`, can check again;
+the secrets are secret outputs, encrypted in state) plus the verdict per connector.
 """
 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pulumi
@@ -26,9 +32,11 @@ from ..commercetools import CommercetoolsClient
 from ..errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError
 from ..scopes import granted_covers, parse_scope
 
+MAX_PARALLEL = 16  # concurrent token requests; commercetools documents no limit on the token endpoint
 
-class CredentialCheckProps(BaseModel):
-    """The provider's inputs, validated at the top of every method."""
+
+class ConnectorCheck(BaseModel):
+    """One connector's inputs to the check, validated at the top of every provider method."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -45,41 +53,22 @@ class CredentialCheckProps(BaseModel):
 
 
 class CredentialCheckArgs:
-    """Public inputs of a CredentialCheck."""
+    """Public inputs: connector name -> that connector's check inputs (see `ConnectorCheck`)."""
 
-    def __init__(
-        self,
-        *,
-        connector: pulumi.Input[str],
-        project_key: pulumi.Input[str],
-        region: pulumi.Input[str],
-        auth_url: pulumi.Input[str],
-        api_url: pulumi.Input[str],
-        scopes: pulumi.Input[list[str]],
-        client_id: pulumi.Input[str],
-        client_secret: pulumi.Input[str],
-        token_key: pulumi.Input[str] = "access_token",
-        enabled: pulumi.Input[bool] = True,
-    ) -> None:
+    def __init__(self, connectors: dict[str, dict[str, pulumi.Input[Any]]]) -> None:
         self.props: dict[str, Any] = {
-            "connector": connector,
-            "project_key": project_key,
-            "region": region,
-            "auth_url": auth_url,
-            "api_url": api_url,
-            "scopes": scopes,
-            "client_id": client_id,
-            "client_secret": pulumi.Output.secret(client_secret),
-            "token_key": token_key,
-            "enabled": enabled,
+            "connectors": {
+                name: {**inputs, "client_secret": pulumi.Output.secret(inputs["client_secret"])}
+                for name, inputs in connectors.items()
+            }
         }
 
 
-def verify(props: CredentialCheckProps) -> tuple[str | None, str]:
+def verify(props: ConnectorCheck) -> str | None:
     """Request a token for exactly the configured scopes.
 
-    Returns (None, granted scope) on success, or (reason, "") with a message that names the connector, the
-    project, the region and the fix. Never raises for remote failures; never includes the secret or token.
+    Returns None on success, or a reason that names the connector, the project, the region and the fix.
+    Never raises for remote failures; never includes the secret or the token.
     """
     who = f"connector {props.connector!r} (project {props.project_key}, region {props.region}, {props.auth_url})"
     client = CommercetoolsClient(props.auth_url, props.api_url)
@@ -91,57 +80,69 @@ def verify(props: CredentialCheckProps) -> tuple[str | None, str]:
         return (
             f"{who}: client ID or secret rejected ({exc}). Copy both from the API client in the Merchant "
             f"Center again: pulumi config set --path 'connectors.{props.connector}.clientId' <id> and "
-            f"pulumi config set --secret clientSecret-{props.connector} <secret>",
-            "",
+            f"pulumi config set --secret clientSecret-{props.connector} <secret>"
         )
     except InvalidScopeError as exc:
         return (
             f"{who}: scopes refused ({exc}). The client does not hold every scope in connectors."
-            f"{props.connector}.scopes: remove the ones it lacks, or create an API client with them",
-            "",
+            f"{props.connector}.scopes: remove the ones it lacks, or create an API client with them"
         )
     except UnreachableError as exc:
-        return f"{who}: {exc}. Check region/authUrl and the network, then rerun", ""
+        return f"{who}: {exc}. Check region/authUrl and the network, then rerun"
     except CommercetoolsError as exc:
-        return f"{who}: {exc}", ""
+        return f"{who}: {exc}"
     if token.token_type.lower() != "bearer":
-        return f"{who}: the token endpoint returned token_type {token.token_type!r}, expected Bearer", ""
-    wanted = [parse_scope(s) for s in props.scopes]
-    missing = granted_covers(token.scope, wanted)
+        return f"{who}: the token endpoint returned token_type {token.token_type!r}, expected Bearer"
+    missing = granted_covers(token.scope, [parse_scope(s) for s in props.scopes])
     if missing:
         return (
             f"{who}: token granted without {' '.join(map(str, missing))}. The client does not hold these "
-            f"scopes: remove them from connectors.{props.connector}.scopes or use a client that has them",
-            "",
+            f"scopes: remove them from connectors.{props.connector}.scopes or use a client that has them"
         )
-    return None, token.scope
+    return None
+
+
+def verify_all(checks: list[ConnectorCheck]) -> dict[str, str | None]:
+    """Verify concurrently; connector name -> reason (None = passed). Disabled checks are skipped."""
+    enabled = [c for c in checks if c.enabled]
+    if not enabled:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(enabled))) as pool:
+        return dict(zip([c.connector for c in enabled], pool.map(verify, enabled), strict=True))
+
+
+def _parse(raw: Any) -> list[ConnectorCheck]:
+    return [ConnectorCheck.model_validate(v) for v in (raw.get("connectors") or {}).values()]
 
 
 class CredentialCheckProvider(ResourceProvider):
-    """Holds no state and no credentials: safe to pickle into every resource."""
+    """Holds no state and no credentials: safe to pickle into the resource."""
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
-        if pulumi.contains_unknowns(news):
-            # Values that come from resources not yet created: checked in `up`, before anything is written.
-            return CheckResult(news, [])
-        try:
-            props = CredentialCheckProps.model_validate(news)
-        except ValidationError as exc:
-            return CheckResult(news, [CheckFailure(str(e["loc"][0]), e["msg"]) for e in exc.errors()])
-        if not props.enabled:
-            return CheckResult(news, [])
-        reason, _ = verify(props)
-        return CheckResult(news, [CheckFailure("", reason)] if reason else [])
+        connectors = news.get("connectors") or {}
+        # Values from resources not yet created (a managed client's secret) are checked in `up`, before
+        # anything that depends on this resource is written.
+        known = {n: c for n, c in connectors.items() if not pulumi.contains_unknowns(c)}
+        failures = []
+        checks = []
+        for name, raw in known.items():
+            try:
+                checks.append(ConnectorCheck.model_validate(raw))
+            except ValidationError as exc:
+                failures += [CheckFailure("", f"connector {name!r}: {e['loc'][0]}: {e['msg']}") for e in exc.errors()]
+        for reason in verify_all(checks).values():
+            if reason:
+                failures.append(CheckFailure("", reason))
+        return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
-        keys = CredentialCheckProps.model_fields.keys()
-        changed = [k for k in keys if olds.get(k) != news.get(k)]
-        if olds.get("verified") is False:
-            changed.append("verified")  # refresh found the credential rejected: `up` must check again
-        return DiffResult(changes=bool(changed), replaces=[], stables=[])
+        changed = olds.get("connectors") != news.get("connectors")
+        # refresh found a credential rejected: `up` must check again (and fail) rather than look unchanged
+        rejected = any(v is False for v in (olds.get("verified") or {}).values())
+        return DiffResult(changes=changed or rejected, replaces=[], stables=[])
 
     def create(self, props: Any) -> CreateResult:
-        return CreateResult(f"check-{uuid.uuid4().hex}", self._outs(props, strict=True))
+        return CreateResult(f"checks-{uuid.uuid4().hex}", self._outs(props, strict=True))
 
     def update(self, _id: str, _olds: Any, news: Any) -> UpdateResult:
         return UpdateResult(self._outs(news, strict=True))
@@ -152,28 +153,22 @@ class CredentialCheckProvider(ResourceProvider):
 
     @staticmethod
     def _outs(raw: Any, *, strict: bool) -> dict[str, Any]:
-        """Outputs = the inputs (so `read` can check again; the secret is a secret output) + the result."""
-        p = CredentialCheckProps.model_validate(raw)
-        outs = {k: raw[k] for k in CredentialCheckProps.model_fields if k in raw}
-        if not p.enabled:
-            return {**outs, "verified": None, "granted_scope": ""}
-        reason, granted = verify(p)
-        if reason and strict:
-            raise CommercetoolsError(reason)
-        return {**outs, "verified": reason is None, "granted_scope": granted}
+        reasons = verify_all(_parse(raw))
+        failed = [r for r in reasons.values() if r]
+        if failed and strict:
+            raise CommercetoolsError("; ".join(failed))
+        return {"connectors": raw.get("connectors") or {}, "verified": {n: r is None for n, r in reasons.items()}}
 
 
 class CredentialCheck(Resource, module="commercetools", name="CredentialCheck"):
-    """Fails preview and up when the connector's client credentials do not obtain a token."""
+    """Fails preview and up when any connector's client credentials do not obtain a token."""
 
-    verified: pulumi.Output[bool]
-    granted_scope: pulumi.Output[str]
+    verified: pulumi.Output[dict[str, bool]]
 
     def __init__(self, name: str, args: CredentialCheckArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        props = {**args.props, "verified": None, "granted_scope": None}
         super().__init__(
             CredentialCheckProvider(),
             name,
-            props,
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["client_secret"])),
+            {**args.props, "verified": None},
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["connectors"])),
         )

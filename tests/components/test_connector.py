@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import CANARY
 
 PK = "product-patchworks"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value on the wire
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -50,11 +51,7 @@ def test_connector_children_and_document(mocks: Mocks) -> Any:
     connector = CommercetoolsConnector("patchworks", ConnectorArgs.from_config(config()))
 
     def verify(doc: dict[str, Any]) -> None:
-        assert mocks.created["patchworks-check"][0] == "pulumi-python:dynamic/commercetools:CredentialCheck"
         assert mocks.created["patchworks-secret"][0] == "pulumi-python:dynamic/vault:KvSecret"
-        check_inputs = mocks.created["patchworks-check"][1]
-        assert check_inputs["scopes"] == [f"view_orders:{PK}"]
-        assert check_inputs["auth_url"] == "https://auth.europe-west1.gcp.commercetools.com"
         assert mocks.created["patchworks-secret"][1]["path"] == "commercetools/patchworks"
         assert doc == {
             "name": "patchworks",
@@ -80,6 +77,28 @@ def test_connector_children_and_document(mocks: Mocks) -> Any:
         assert CANARY not in repr(doc)
 
     return connector.config.apply(verify)
+
+
+@pulumi.runtime.test
+def test_check_inputs_cover_the_form(mocks: Mocks) -> Any:
+    from components import ConnectorArgs
+    from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
+
+    args = ConnectorArgs.from_config(config())
+    check = CredentialCheck("credential-check", CredentialCheckArgs({"patchworks": args.check_inputs()}))
+
+    def verify(_: Any) -> None:
+        typ, inputs = mocks.created["credential-check"]
+        assert typ == "pulumi-python:dynamic/commercetools:CredentialCheck"
+        # A map holding a secret is sent as one secret value: the whole entry is encrypted in state.
+        wrapped = inputs["connectors"]
+        assert wrapped[SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
+        entry = wrapped["value"]["patchworks"]
+        assert entry["scopes"] == [f"view_orders:{PK}"]
+        assert entry["auth_url"] == "https://auth.europe-west1.gcp.commercetools.com"
+        assert (entry["token_key"], entry["enabled"]) == ("access_token", True)
+
+    return check.urn.apply(verify)
 
 
 @pulumi.runtime.test

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pulumi
@@ -13,9 +14,9 @@ from testservers.commercetools import CommercetoolsEmulator
 PK = "product-patchworks"
 
 
-def props(emu: CommercetoolsEmulator, client_id: str, secret: str, scopes: list[str]) -> dict[str, Any]:
+def entry(emu: CommercetoolsEmulator, name: str, client_id: str, secret: str, scopes: list[str]) -> dict[str, Any]:
     return {
-        "connector": "patchworks",
+        "connector": name,
         "project_key": PK,
         "region": "europe-west1.gcp",
         "auth_url": emu.url,
@@ -28,16 +29,27 @@ def props(emu: CommercetoolsEmulator, client_id: str, secret: str, scopes: list[
     }
 
 
+def props(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"connectors": {e["connector"]: e for e in entries}}
+
+
 def test_check_passes_for_a_valid_client(emulator: CommercetoolsEmulator) -> None:
     c = emulator.backend.add_client(PK, [f"manage_orders:{PK}"], secret=CANARY)
-    result = CredentialCheckProvider().check({}, props(emulator, c.id, CANARY, [f"view_orders:{PK}"]))
+    result = CredentialCheckProvider().check({}, props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"])))
     assert result.failures == []
     assert emulator.count("token") == 1
 
 
 def test_check_fails_on_wrong_secret_naming_connector_and_fix(emulator: CommercetoolsEmulator) -> None:
-    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"])
-    result = CredentialCheckProvider().check({}, props(emulator, c.id, CANARY, [f"view_orders:{PK}"]))
+    good = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret="good-secret")
+    bad = emulator.backend.add_client(PK, [f"view_orders:{PK}"])
+    result = CredentialCheckProvider().check(
+        {},
+        props(
+            entry(emulator, "fine", good.id, "good-secret", [f"view_orders:{PK}"]),
+            entry(emulator, "patchworks", bad.id, CANARY, [f"view_orders:{PK}"]),
+        ),
+    )
     (failure,) = result.failures
     for part in ("connector 'patchworks'", PK, "europe-west1.gcp", "client ID or secret rejected", "--secret"):
         assert part in failure.reason
@@ -46,39 +58,53 @@ def test_check_fails_on_wrong_secret_naming_connector_and_fix(emulator: Commerce
 
 def test_check_fails_on_scope_not_held(emulator: CommercetoolsEmulator) -> None:
     c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
-    result = CredentialCheckProvider().check({}, props(emulator, c.id, CANARY, [f"manage_customers:{PK}"]))
+    result = CredentialCheckProvider().check({}, props(entry(emulator, "a", c.id, CANARY, [f"manage_customers:{PK}"])))
     (failure,) = result.failures
     assert "scopes refused" in failure.reason and "Permissions exceeded" in failure.reason
 
 
+def test_checks_run_concurrently(emulator: CommercetoolsEmulator) -> None:
+    entries = []
+    for i in range(8):
+        c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=f"s{i}")
+        entries.append(entry(emulator, f"c{i}", c.id, f"s{i}", [f"view_orders:{PK}"]))
+    emulator.faults.add("token", latency=0.3)
+    started = time.monotonic()
+    assert CredentialCheckProvider().check({}, props(*entries)).failures == []
+    # eight requests of 0.3 s each: serially 2.4 s; concurrently about one latency
+    assert time.monotonic() - started < 1.5
+    assert emulator.count("token") == 8
+
+
 def test_unknown_inputs_are_not_checked(emulator: CommercetoolsEmulator) -> None:
-    p = props(emulator, "id", CANARY, [f"view_orders:{PK}"])
-    p["client_secret"] = pulumi.output.Unknown()
-    assert CredentialCheckProvider().check({}, p).failures == []
+    e = entry(emulator, "a", "id", CANARY, [f"view_orders:{PK}"])
+    e["client_secret"] = pulumi.output.Unknown()
+    assert CredentialCheckProvider().check({}, props(e)).failures == []
     assert emulator.count("token") == 0
 
 
 def test_disabled_check_sends_nothing(emulator: CommercetoolsEmulator) -> None:
-    p = {**props(emulator, "id", CANARY, [f"view_orders:{PK}"]), "enabled": False}
-    assert CredentialCheckProvider().check({}, p).failures == []
+    e = {**entry(emulator, "a", "id", CANARY, [f"view_orders:{PK}"]), "enabled": False}
+    assert CredentialCheckProvider().check({}, props(e)).failures == []
     assert emulator.count("token") == 0
 
 
 def test_read_reports_a_revoked_client_as_drift(emulator: CommercetoolsEmulator) -> None:
     c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
-    p = props(emulator, c.id, CANARY, [f"view_orders:{PK}"])
+    p = props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"]))
     provider = CredentialCheckProvider()
     created = provider.create(p)
-    assert created.outs["verified"] is True
+    assert created.outs["verified"] == {"a": True}
     emulator.backend.delete_api_client(PK, c.id)
     refreshed = provider.read(created.id, created.outs)
-    assert refreshed.outs["verified"] is False
+    assert refreshed.outs["verified"] == {"a": False}
     assert provider.diff(created.id, refreshed.outs, p).changes is True
 
 
 def test_diff_unchanged_is_no_change(emulator: CommercetoolsEmulator) -> None:
     c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
-    p = props(emulator, c.id, CANARY, [f"view_orders:{PK}"])
+    p = props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"]))
     outs = CredentialCheckProvider().create(p).outs
     assert CredentialCheckProvider().diff("id", outs, p).changes is False
-    assert CredentialCheckProvider().diff("id", outs, {**p, "client_secret": "rotated"}).changes is True
+    rotated = props(entry(emulator, "a", c.id, "rotated", [f"view_orders:{PK}"]))
+    assert CredentialCheckProvider().diff("id", outs, rotated).changes is True
