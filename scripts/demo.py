@@ -41,9 +41,11 @@ class Demo:
 
     def pulumi(self, *args: str, stack: str, stdin: str | None = None, check: bool = True) -> str:
         """Run the real CLI; everything it prints goes to the terminal and to .demo/demo.log."""
-        cmd = ["pulumi", *args] if args[0] == "stack" and args[1] == "init" else ["pulumi", *args, "--stack", stack]
+        flags = [] if args[:2] == ("stack", "init") else ["--stack", stack]
         if args[0] in ("config", "preview", "up", "destroy"):
-            cmd += ["--config-file", str(DEMO / f"Pulumi.{stack}.yaml")]
+            flags += ["--config-file", str(DEMO / f"Pulumi.{stack}.yaml")]
+        cut = args.index("--") if "--" in args else len(args)  # after `--` come values only
+        cmd = ["pulumi", *args[:cut], *flags, *args[cut:]]
         print(f"\n$ {' '.join(cmd)}", flush=True)
         proc = subprocess.run(cmd, check=False, cwd=ROOT, env=self.env, input=stdin, capture_output=True, text=True)
         out = proc.stdout + proc.stderr
@@ -66,7 +68,7 @@ class Demo:
             (f"{prefix}.authUrl", self.emulator.url),
             (f"{prefix}.apiUrl", self.emulator.url),
         ]:
-            self.pulumi("config", "set", "--path", key, value, stack=stack)
+            self.pulumi("config", "set", "--path", "--", key, value, stack=stack)  # IDs may start with "-"
         # The secret goes through stdin, never argv (process lists) or this output.
         self.pulumi("config", "set", "--secret", "clientSecret-patchworks", stack=stack, stdin=secret)
 

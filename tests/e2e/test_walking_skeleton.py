@@ -53,17 +53,20 @@ def test_preview_fails_on_wrong_secret_and_writes_nothing(
 def test_up_stores_secret_second_up_is_noop_destroy_cleans_up(
     project: PulumiProject, emulator: CommercetoolsEmulator, openbao: OpenBaoServer
 ) -> None:
-    client = emulator.backend.add_client(PK, [f"view_orders:{PK}", f"view_products:{PK}"], secret=CANARY)
+    # an ID that starts with "-" must reach the config as a value, not as a CLI flag
+    client = emulator.backend.add_client(
+        PK, [f"view_orders:{PK}", f"view_products:{PK}"], secret=CANARY, client_id="-dash-first-client-id"
+    )
     project.init()
     project.connector("patchworks", CANARY, **settings(emulator, client.id))
-    project.run("config", "set", "--path", "connectors.patchworks.vault.path", "e2e/patchworks")
+    project.run("config", "set", "--path", "connectors.patchworks.vault.path", f"{project.uid}/patchworks")
 
     preview = project.run("preview")
     assert CANARY not in preview.stdout + preview.stderr
 
     up = project.run("up", "--yes", "--skip-preview")
     assert CANARY not in up.stdout + up.stderr
-    stored = vault_read(openbao, "e2e/patchworks")["data"]
+    stored = vault_read(openbao, f"{project.uid}/patchworks")["data"]
     assert stored["data"]["clientSecret"] == CANARY
     assert stored["data"]["clientId"] == client.id
     assert stored["metadata"]["version"] == 1
@@ -81,14 +84,14 @@ def test_up_stores_secret_second_up_is_noop_destroy_cleans_up(
         "address": openbao.url,
         "namespace": None,
         "mount": "secret",
-        "path": "e2e/patchworks",
+        "path": f"{project.uid}/patchworks",
         "kvVersion": 2,
         "version": 1,
     }
 
     again = project.run("up", "--yes", "--skip-preview")
     assert "4 unchanged" in again.stdout
-    assert vault_read(openbao, "e2e/patchworks")["data"]["metadata"]["version"] == 1  # no new version
+    assert vault_read(openbao, f"{project.uid}/patchworks")["data"]["metadata"]["version"] == 1  # no new version
 
     state = project.state_text()
     assert "ciphertext" in state  # the secret inputs are there, encrypted
@@ -96,7 +99,7 @@ def test_up_stores_secret_second_up_is_noop_destroy_cleans_up(
 
     project.run("destroy", "--yes", "--skip-preview")
     with pytest.raises(hvac.exceptions.InvalidPath):
-        vault_read(openbao, "e2e/patchworks")  # soft-deleted: the default delete policy
+        vault_read(openbao, f"{project.uid}/patchworks")  # soft-deleted: the default delete policy
     assert CANARY not in project.state_text()
 
 
