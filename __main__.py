@@ -5,18 +5,18 @@ import warnings
 
 import pulumi
 
-from components import CommercetoolsConnector, ConnectorArgs
-from components.config import NAMESPACE, ConfigWarning, load_stack_config
+from components.config import ConfigWarning, load_stack_config
+from components.connector import CommercetoolsConnector, ConnectorArgs
 from components.errors import ConfigError
 from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
-from components.pulumi_config import lookup_secret
+from components.pulumi_config import lookup_secret, read_connectors
 
 
 def main() -> None:
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", ConfigWarning)
         try:
-            config = load_stack_config(pulumi.Config(NAMESPACE).get_object("connectors"), lookup_secret)
+            config = load_stack_config(read_connectors(), lookup_secret)
         except ConfigError as exc:
             # RunError: Pulumi prints the message alone, without a Python traceback.
             raise pulumi.RunError(str(exc)) from None

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from pulumi.runtime.config import get_config, is_config_secret
 
 from .config import NAMESPACE
+
+
+def read_connectors() -> Any:
+    """The raw `connectors` value. Not `Config.get_object`: its error for a non-JSON value names neither the
+    fix nor the expected shape, while load_stack_config does."""
+    raw = get_config(f"{NAMESPACE}:connectors")
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw  # a plain string: reported as "must be a map" with the fix
 
 
 def lookup_secret(key: str) -> tuple[str | None, bool]:

@@ -46,7 +46,7 @@ def config() -> Any:
 
 @pulumi.runtime.test
 def test_connector_children_and_document(mocks: Mocks) -> Any:
-    from components import CommercetoolsConnector, ConnectorArgs
+    from components.connector import CommercetoolsConnector, ConnectorArgs
 
     connector = CommercetoolsConnector("patchworks", ConnectorArgs.from_config(config()))
 
@@ -81,7 +81,7 @@ def test_connector_children_and_document(mocks: Mocks) -> Any:
 
 @pulumi.runtime.test
 def test_check_inputs_cover_the_form(mocks: Mocks) -> Any:
-    from components import ConnectorArgs
+    from components.connector import ConnectorArgs
     from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
 
     args = ConnectorArgs.from_config(config())
@@ -103,7 +103,7 @@ def test_check_inputs_cover_the_form(mocks: Mocks) -> Any:
 
 @pulumi.runtime.test
 def test_client_secret_input_is_marked_secret(mocks: Mocks) -> Any:
-    from components import ConnectorArgs
+    from components.connector import ConnectorArgs
 
     secret = pulumi.Output.from_input(ConnectorArgs.from_config(config()).client_secret)
 
