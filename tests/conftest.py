@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from testservers.commercetools import CommercetoolsEmulator
+from testservers.moto import MotoServer
 from testservers.openbao import OpenBaoServer
 
 CANARY = "CANARY-s3cr3t-5f1e2d3c4b5a69788796a5b4"  # a secret that must never show up where it should not
@@ -38,3 +40,20 @@ def vault_env(openbao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> OpenBa
 def emulator() -> Iterator[CommercetoolsEmulator]:
     with CommercetoolsEmulator() as emu:
         yield emu
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoServer:
+    """moto's endpoints and dummy credentials in the environment; the developer's ~/.aws is out of reach."""
+    for key, value in moto_server.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return moto_server

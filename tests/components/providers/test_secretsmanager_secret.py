@@ -1,0 +1,267 @@
+"""SecretsManagerSecretProvider called directly against moto: ownership, no-op, versions, drift, replacement."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from components.aws import SecretsManagerClient, SecretsManagerError
+from components.providers import secretsmanager_secret
+from components.providers.secretsmanager_secret import SecretsManagerSecretProvider, request_token
+from tests.conftest import CANARY
+from testservers.moto import MotoServer
+
+pytestmark = pytest.mark.aws
+
+
+def props(server: MotoServer, name: str, secret: str = CANARY, **kw: Any) -> dict[str, Any]:
+    return {
+        "connector": "patchworks",
+        "owner": "commercetools-credentials/test",
+        "name": name,
+        "region": "eu-central-1",
+        "endpoint_url": server.url,
+        "kms_key_id": None,
+        "description": "commercetools API client for patchworks",
+        "tags": {"team": "integrations"},
+        "data": {"clientId": "abc", "clientSecret": secret},
+        "recovery_window_days": 30,
+        "force_delete": False,
+        "restore_if_deleted": False,
+        **kw,
+    }
+
+
+@pytest.fixture
+def name() -> str:
+    return f"commercetools/{uuid.uuid4().hex}"
+
+
+def sm() -> SecretsManagerClient:
+    return SecretsManagerClient()  # region, endpoint and credentials from aws_env
+
+
+def current(name: str) -> dict[str, Any]:
+    got = sm().get_secret_value(name)
+    assert got is not None
+    value: dict[str, Any] = json.loads(got.value)
+    return value
+
+
+def versions(name: str) -> dict[str, list[str]]:
+    found = sm().describe_secret(name)
+    assert found is not None
+    return found.version_stages
+
+
+def test_create_writes_once_with_ownership_and_no_secret_in_outputs(aws_env: MotoServer, name: str) -> None:
+    created = SecretsManagerSecretProvider().create(props(aws_env, name))
+    outs = created.outs
+    assert outs is not None
+    assert CANARY not in repr(outs) and "data" not in outs
+    assert {"arn", "name", "version_id", "salt", "digest"} <= outs.keys() and outs["name"] == name
+    found = sm().describe_secret(name)
+    assert found is not None and found.arn == outs["arn"]
+    assert found.version_stages == {outs["version_id"]: ["AWSCURRENT"]}  # written once
+    assert found.tags == {
+        "managed-by": "ctp-credentials",
+        "pulumi-stack": "commercetools-credentials/test",
+        "connector": "patchworks",
+        "writer": created.id,
+        "team": "integrations",
+    }
+    assert found.description == "commercetools API client for patchworks"
+    assert current(name) == {"clientId": "abc", "clientSecret": CANARY}
+
+
+def test_unchanged_value_is_no_change(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name))
+    assert p.diff(created.id, created.outs, props(aws_env, name)).changes is False
+    changed = p.diff(created.id, created.outs, props(aws_env, name, secret="new"))
+    assert changed.changes is True and changed.replaces == []
+    assert p.diff(created.id, created.outs, props(aws_env, name, tags={})).replaces == []
+    assert p.diff(created.id, created.outs, props(aws_env, name, recovery_window_days=7)).changes is True
+    assert p.diff(created.id, created.outs, props(aws_env, name + "-b")).replaces == ["name"]
+    assert p.diff(created.id, created.outs, props(aws_env, name, region="eu-west-1")).replaces == ["region"]
+    # an input the engine left out is its default, not a change
+    dropped = {k: v for k, v in props(aws_env, name).items() if k not in ("force_delete", "kms_key_id")}
+    assert p.diff(created.id, created.outs, dropped).changes is False
+
+
+def test_changed_data_is_an_update_with_exactly_one_new_version(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name))
+    updated = p.update(created.id, created.outs, props(aws_env, name, secret="rotated"))
+    assert updated.outs["version_id"] != created.outs["version_id"] and CANARY not in repr(updated.outs)
+    stages = versions(name)
+    assert len(stages) == 2 and stages[updated.outs["version_id"]] == ["AWSCURRENT"]
+    assert current(name)["clientSecret"] == "rotated"
+    assert p.diff(created.id, updated.outs, props(aws_env, name, secret="rotated")).changes is False
+    # a retried update (same state, same inputs) replays its token: no duplicate version
+    again = p.update(created.id, created.outs, props(aws_env, name, secret="rotated"))
+    assert again.outs["version_id"] == updated.outs["version_id"] and len(versions(name)) == 2
+    # settings that only later calls read: new state, no API call, no version
+    only_policy = p.update(created.id, updated.outs, props(aws_env, name, secret="rotated", force_delete=True))
+    assert only_policy.outs["force_delete"] is True and len(versions(name)) == 2
+
+
+def test_tags_kms_and_description_are_updated_in_place(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, kms_key_id="alias/ctp-one"))
+    found = sm().describe_secret(name)
+    assert found is not None and found.kms_key_id == "alias/ctp-one"  # moto stores any key id, unchecked
+    news = props(aws_env, name, kms_key_id="alias/ctp-two", description="new", tags={"cost-center": "42"})
+    assert p.diff(created.id, created.outs, news).replaces == []
+    p.update(created.id, created.outs, news)
+    found = sm().describe_secret(name)
+    assert found is not None and found.kms_key_id == "alias/ctp-two" and found.description == "new"
+    assert found.tags["cost-center"] == "42" and "team" not in found.tags and found.tags["writer"] == created.id
+    assert len(found.version_stages) == 1  # metadata only: no new version
+
+
+def test_foreign_secret_is_refused_and_left_untouched(aws_env: MotoServer, name: str) -> None:
+    sm().create_secret(name, '{"owner":"someone else"}', client_request_token=str(uuid.uuid4()), tags={"a": "b"})
+    with pytest.raises(SecretsManagerError, match=r"belongs to another tool.*left untouched") as err:
+        SecretsManagerSecretProvider().create(props(aws_env, name))
+    assert CANARY not in str(err.value)
+    assert current(name) == {"owner": "someone else"}
+    found = sm().describe_secret(name)
+    assert found is not None and found.tags == {"a": "b"} and len(found.version_stages) == 1
+
+
+def test_other_stack_cannot_take_the_secret(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name))
+    with pytest.raises(SecretsManagerError, match="belongs to commercetools-credentials/test/patchworks"):
+        p.create(props(aws_env, name, owner="commercetools-credentials/prod", secret="theirs"))
+    assert current(name)["clientSecret"] == CANARY
+    # and an update is refused once the tags show another owner
+    sm().tag_resource(name, {"pulumi-stack": "commercetools-credentials/prod"})
+    with pytest.raises(SecretsManagerError, match="belongs to commercetools-credentials/prod/patchworks"):
+        p.update(created.id, created.outs, props(aws_env, name, secret="new"))
+    assert current(name)["clientSecret"] == CANARY
+
+
+def test_scheduled_for_deletion_is_explained_and_restored_when_configured(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    old = p.create(props(aws_env, name))
+    p.delete(old.id, old.outs)  # `pulumi destroy`: scheduled for deletion, 30 days to change one's mind
+    with pytest.raises(SecretsManagerError, match=r"scheduled for deletion.*restore-secret.*restoreIfDeleted") as err:
+        p.create(props(aws_env, name))
+    assert CANARY not in str(err.value)
+    found = sm().describe_secret(name)
+    assert found is not None and found.scheduled_for_deletion  # untouched
+    again = p.create(props(aws_env, name, secret="new", restore_if_deleted=True))
+    found = sm().describe_secret(name)
+    assert found is not None and not found.scheduled_for_deletion and found.tags["writer"] == again.id
+    assert current(name)["clientSecret"] == "new" and found.current_version_id == again.outs["version_id"]
+
+
+def test_refresh_sees_drift_and_update_repairs_it(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name))
+    out_of_band = sm().put_secret_value(name, '{"changed":"out of band"}', client_request_token=str(uuid.uuid4()))
+    refreshed = p.read(created.id, created.outs)
+    assert refreshed.id == created.id and refreshed.outs["version_id"] == out_of_band
+    assert refreshed.outs["digest"] != created.outs["digest"] and CANARY not in repr(refreshed.outs)
+    assert p.diff(created.id, refreshed.outs, props(aws_env, name)).changes is True
+    repaired = p.update(created.id, refreshed.outs, props(aws_env, name))
+    assert repaired.outs["version_id"] not in (out_of_band, created.outs["version_id"])
+    assert current(name)["clientSecret"] == CANARY and versions(name)[repaired.outs["version_id"]] == ["AWSCURRENT"]
+    assert p.diff(created.id, p.read(created.id, repaired.outs).outs, props(aws_env, name)).changes is False
+
+
+def test_refresh_of_a_deleted_secret_drops_it(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name))
+    sm().delete_secret(name, recovery_window_days=7)
+    assert p.read(created.id, created.outs).id is None  # scheduled for deletion counts as gone
+    sm().delete_secret(name, force=True)
+    assert p.read(created.id, created.outs).id is None
+    again = p.create(props(aws_env, name))  # the next `up` creates it again
+    assert current(name)["clientSecret"] == CANARY and len(versions(name)) == 1 and again.id != created.id
+
+
+def test_replacement_keeps_the_value(aws_env: MotoServer, name: str) -> None:
+    """Create-before-delete on the same name: the old resource's delete must not remove the new value."""
+    p = SecretsManagerSecretProvider()
+    old = p.create(props(aws_env, name))
+    new = p.create(props(aws_env, name, secret="replacement"))
+    p.delete(old.id, old.outs)
+    found = sm().describe_secret(name)
+    assert found is not None and not found.scheduled_for_deletion and found.tags["writer"] == new.id
+    assert current(name)["clientSecret"] == "replacement" and found.current_version_id == new.outs["version_id"]
+
+
+def test_replacement_with_the_same_value_adds_no_version(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    old = p.create(props(aws_env, name))
+    new = p.create(props(aws_env, name))
+    assert new.outs["version_id"] == old.outs["version_id"] and len(versions(name)) == 1
+
+
+@pytest.mark.parametrize(("force", "restorable"), [(False, True), (True, False)])
+def test_delete_with_recovery_window_or_force(aws_env: MotoServer, name: str, force: bool, restorable: bool) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, force_delete=force, recovery_window_days=7))
+    p.delete(created.id, created.outs)
+    found = sm().describe_secret(name)
+    assert (found is not None) is restorable
+    if found is not None:
+        assert found.scheduled_for_deletion
+        sm().restore_secret(name)
+        assert current(name)["clientSecret"] == CANARY
+    p.delete(created.id, created.outs)  # deleting again (or what is already gone) is a no-op
+
+
+def test_request_token_is_deterministic_and_idempotent(aws_env: MotoServer, name: str) -> None:
+    t = request_token("writer", "digest", "v1")
+    assert t == request_token("writer", "digest", "v1") and 32 <= len(t) <= 64
+    assert len({t, request_token("writer", "digest2", "v1"), request_token("writer", "digest", "v2")}) == 3
+    sm().create_secret(name, "{}", client_request_token=request_token("w", "d", None))
+    first = sm().put_secret_value(name, CANARY, client_request_token=t)
+    assert sm().put_secret_value(name, CANARY, client_request_token=t) == first and len(versions(name)) == 2
+
+
+def test_check_reports_invalid_inputs(aws_env: MotoServer) -> None:
+    p = SecretsManagerSecretProvider()
+    bad = props(aws_env, "bad name!", recovery_window_days=3, tags={"writer": "me"}, endpoint_url="http://10.0.0.1")
+    failures = {f.property: f.reason for f in p.check({}, bad).failures}
+    assert failures.keys() == {"name", "recovery_window_days", "tags", "endpoint_url"}
+    assert "reserved" in failures["tags"] and "https" in failures["endpoint_url"]
+    assert p.check({}, props(aws_env, "ok")).failures == []
+
+
+def test_access_denied_names_action_secret_and_fix(
+    aws_env: MotoServer,
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = SecretsManagerClient(endpoint_url=aws_env.url)
+    stub = Stubber(client._client)
+    stub.add_client_error("describe_secret", service_error_code="ResourceNotFoundException", http_status_code=400)
+    stub.add_client_error(
+        "create_secret",
+        service_error_code="AccessDeniedException",
+        service_message="User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
+        "secretsmanager:CreateSecret on resource: " + name,
+    )
+    stub.activate()
+    monkeypatch.setattr(secretsmanager_secret, "_client", lambda p: client)
+    with pytest.raises(SecretsManagerError) as err:
+        SecretsManagerSecretProvider().create(props(aws_env, name))
+    message = str(err.value)
+    assert f"Secrets Manager secret {name}" in message and "secretsmanager:CreateSecret" in message
+    assert "Grant the identity running pulumi" in message
+    assert CANARY not in message and CANARY not in repr(err.value)
+    stub.assert_no_pending_responses()
+
+
+def test_provider_holds_no_credentials(aws_env: MotoServer) -> None:
+    provider = SecretsManagerSecretProvider()
+    assert vars(provider) == {}

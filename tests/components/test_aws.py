@@ -1,0 +1,281 @@
+"""The Secrets Manager client against moto in server mode (real HTTP), and its errors: say what to do, no secret."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import botocore.retries.standard
+import pytest
+from botocore.stub import Stubber
+
+from components.aws import MAX_ATTEMPTS, SecretsManagerClient, SecretsManagerError
+from tests.conftest import CANARY
+from testservers.moto import MotoServer
+
+pytestmark = pytest.mark.aws
+
+
+def fresh_name() -> str:
+    return f"tests/{uuid.uuid4().hex}"
+
+
+def token() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep botocore's retries (the attempts are what we test) but not its sleeping."""
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+def test_moto_server_binds_a_real_port(moto_server: MotoServer) -> None:
+    assert moto_server.port > 0
+    assert moto_server.env()["AWS_ENDPOINT_URL_SECRETS_MANAGER"] == moto_server.url  # the name botocore reads
+    with socket.create_connection(("127.0.0.1", moto_server.port), timeout=2):
+        pass
+
+
+def test_create_describe_get(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    assert sm.describe_secret(name) is None
+    assert sm.get_secret_value(name) is None
+    arn, version = sm.create_secret(
+        name,
+        json.dumps({"clientSecret": CANARY}),
+        client_request_token=token(),
+        kms_key_id="alias/ctp-test",
+        description="test secret",
+        tags={"team": "integrations"},
+    )
+    found = sm.describe_secret(name)
+    assert found is not None and found.arn == arn and found.name == name
+    assert found.tags == {"team": "integrations"}
+    assert found.version_stages == {version: ["AWSCURRENT"]} and found.current_version_id == version
+    assert found.kms_key_id == "alias/ctp-test" and found.description == "test secret"
+    assert not found.scheduled_for_deletion
+    got = sm.get_secret_value(name)
+    assert got is not None and json.loads(got.value) == {"clientSecret": CANARY} and got.version_id == version
+    assert CANARY not in repr(got) and CANARY not in str(got)
+    assert sm.region == "eu-central-1" and sm.endpoint_url == aws_env.url
+
+
+def test_region_and_endpoint_from_arguments_win(aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9")
+    sm = SecretsManagerClient(region="eu-west-1", endpoint_url=aws_env.url)
+    arn, _ = sm.create_secret(fresh_name(), "{}", client_request_token=token())
+    assert ":eu-west-1:" in arn
+
+
+def test_put_with_the_same_token_is_idempotent(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    sm.create_secret(name, "one", client_request_token=token())
+    t = token()
+    first = sm.put_secret_value(name, CANARY, client_request_token=t)
+    again = sm.put_secret_value(name, CANARY, client_request_token=t)
+    assert again == first == t
+    found = sm.describe_secret(name)
+    assert found is not None and len(found.version_stages) == 2 and found.current_version_id == first
+    with pytest.raises(SecretsManagerError) as err:  # same token, other value: AWS refuses
+        sm.put_secret_value(name, CANARY + "-other", client_request_token=t)
+    assert CANARY not in str(err.value)
+
+
+def test_staging_labels_move(aws_env: MotoServer) -> None:
+    """What rotation will do: write AWSPENDING, then move AWSCURRENT onto it."""
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    _, v1 = sm.create_secret(name, "one", client_request_token=token())
+    v2 = sm.put_secret_value(name, "two", client_request_token=token(), stages=["AWSPENDING"])
+    pending = sm.get_secret_value(name, "AWSPENDING")
+    assert pending is not None and pending.value == "two"
+    current = sm.get_secret_value(name)
+    assert current is not None and current.value == "one"
+    sm.update_secret_version_stage(name, "AWSCURRENT", move_to_version_id=v2, remove_from_version_id=v1)
+    found = sm.describe_secret(name)
+    assert found is not None and found.current_version_id == v2
+    assert "AWSPREVIOUS" in found.version_stages[v1]
+
+
+def test_tags_update_and_untag(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    sm.create_secret(name, "x", client_request_token=token(), tags={"a": "1", "b": "2"})
+    sm.tag_resource(name, {"b": "3", "c": "4"})
+    sm.untag_resource(name, ["a"])
+    sm.update_secret(name, description="new", kms_key_id="alias/other")
+    found = sm.describe_secret(name)
+    assert found is not None and found.tags == {"b": "3", "c": "4"}
+    assert found.description == "new" and found.kms_key_id == "alias/other"
+
+
+def test_delete_with_recovery_window_then_restore(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    sm.create_secret(name, CANARY, client_request_token=token())
+    sm.delete_secret(name, recovery_window_days=7)
+    found = sm.describe_secret(name)
+    assert found is not None and found.scheduled_for_deletion
+    with pytest.raises(SecretsManagerError, match=r"scheduled for deletion.*restoreIfDeleted") as err:
+        sm.get_secret_value(name)
+    assert err.value.code == "InvalidRequestException"
+    sm.restore_secret(name)
+    got = sm.get_secret_value(name)
+    assert got is not None and got.value == CANARY
+
+
+def test_create_over_a_name_scheduled_for_deletion_is_explained(aws_env: MotoServer) -> None:
+    """moto answers ResourceExistsException without a hint where AWS answers InvalidRequestException."""
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    sm.create_secret(name, "x", client_request_token=token())
+    sm.delete_secret(name, recovery_window_days=7)
+    with pytest.raises(SecretsManagerError, match=r"scheduled for deletion\. Restore it.*restoreIfDeleted") as err:
+        sm.create_secret(name, CANARY, client_request_token=token())
+    assert CANARY not in str(err.value)
+
+
+def test_force_delete_is_gone_for_good(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    sm.create_secret(name, "x", client_request_token=token())
+    sm.delete_secret(name, force=True)
+    assert sm.describe_secret(name) is None
+    with pytest.raises(ValueError, match="exactly one"):
+        sm.delete_secret(name, recovery_window_days=7, force=True)
+
+
+def test_missing_secret_on_write_says_refresh(aws_env: MotoServer) -> None:
+    with pytest.raises(SecretsManagerError, match=r"does not exist.*pulumi refresh") as err:
+        SecretsManagerClient().put_secret_value(fresh_name(), CANARY, client_request_token=token())
+    assert err.value.code == "ResourceNotFoundException" and CANARY not in str(err.value)
+
+
+# --- errors AWS gives and moto does not: stubbed -------------------------------------------------------------
+def stubbed(sm: SecretsManagerClient) -> Stubber:
+    stub = Stubber(sm._client)
+    stub.activate()
+    return stub
+
+
+def test_access_denied_names_action_secret_and_fix(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    stub = stubbed(sm)
+    stub.add_client_error(
+        "put_secret_value",
+        service_error_code="AccessDeniedException",
+        service_message=(
+            "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: secretsmanager:PutSecretValue "
+            "on resource: commercetools/patchworks because no identity-based policy allows the action"
+        ),
+    )
+    with pytest.raises(SecretsManagerError) as err:
+        sm.put_secret_value("commercetools/patchworks", CANARY, client_request_token=token())
+    message = str(err.value)
+    assert "access denied to secretsmanager:PutSecretValue" in message
+    assert "Grant the identity running pulumi secretsmanager:PutSecretValue" in message
+    assert "arn:aws:secretsmanager:eu-central-1:<account-id>:secret:commercetools/patchworks-*" in message
+    assert CANARY not in message and err.value.code == "AccessDeniedException"
+
+
+def test_throttling_message(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    stubbed(sm).add_client_error("describe_secret", service_error_code="ThrottlingException", service_message="Rate")
+    with pytest.raises(SecretsManagerError, match=rf"throttled.*after {MAX_ATTEMPTS} attempts.*--parallel"):
+        sm.describe_secret("commercetools/patchworks")
+
+
+def test_kms_errors_name_the_key(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    stubbed(sm).add_client_error(
+        "create_secret",
+        service_error_code="EncryptionFailure",
+        service_message="Secrets Manager can't encrypt the protected secret text using the provided KMS key.",
+    )
+    with pytest.raises(SecretsManagerError, match=r"KMS key alias/ctp-missing cannot be used.*enabled") as err:
+        sm.create_secret("s", CANARY, client_request_token=token(), kms_key_id="alias/ctp-missing")
+    assert CANARY not in str(err.value)
+
+
+def test_remote_echo_of_the_value_is_scrubbed(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    stubbed(sm).add_client_error(
+        "put_secret_value", service_error_code="InvalidParameterException", service_message=f"bad value {CANARY}"
+    )
+    with pytest.raises(SecretsManagerError, match="InvalidParameterException: bad value <redacted>") as err:
+        sm.put_secret_value("s", CANARY, client_request_token=token())
+    assert CANARY not in str(err.value)
+
+
+# --- retries, over real HTTP -----------------------------------------------------------------------------
+class _Throttler(BaseHTTPRequestHandler):
+    calls = 0
+
+    def do_POST(self) -> None:
+        type(self).calls += 1
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def throttling_endpoint() -> Iterator[str]:
+    _Throttler.calls = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Throttler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_throttling_is_retried_then_explained(
+    aws_env: MotoServer,
+    throttling_endpoint: str,
+    no_backoff: None,
+) -> None:
+    sm = SecretsManagerClient(endpoint_url=throttling_endpoint)
+    with pytest.raises(SecretsManagerError, match="throttled by AWS") as err:
+        sm.put_secret_value("commercetools/patchworks", CANARY, client_request_token=token())
+    assert _Throttler.calls == MAX_ATTEMPTS
+    assert err.value.code == "ThrottlingException" and CANARY not in str(err.value)
+
+
+def test_unreachable_endpoint_is_retried_then_explained(aws_env: MotoServer, no_backoff: None) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
+    sm = SecretsManagerClient(endpoint_url=f"http://127.0.0.1:{port}")
+    with pytest.raises(SecretsManagerError, match=rf"cannot connect to http://127.0.0.1:{port} after"):
+        sm.describe_secret("commercetools/patchworks")
+
+
+def test_missing_credentials_say_where_to_put_them(
+    aws_env: MotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(SecretsManagerError, match=r"no AWS credentials found.*never read from stack config"):
+        SecretsManagerClient().describe_secret("commercetools/patchworks")
+
+
+def test_missing_region_says_where_to_set_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(SecretsManagerError, match="no AWS region"):
+        SecretsManagerClient()
