@@ -107,12 +107,18 @@ BaseUrl = Annotated[str | None, BeforeValidator(lambda v: v), Field(default=None
 
 
 class VaultStore(_Model):
-    """Where the connector's secret lives in Vault (KV v2). Address and token come from VAULT_* env vars."""
+    """Where the connector's secret lives in Vault. Address, token and auth come from VAULT_* env vars."""
 
     address: str | None = None
     mount: str = "secret"
     path: str | None = None  # default: commercetools/<connector name>
     namespace: str | None = None
+    kv_version: Literal[1, 2] = 2
+    # keep: leave the value; delete: soft-delete our current version (KV v2, recoverable with `undelete`);
+    # destroy: remove every version and the metadata. See README, "Deleting".
+    delete_policy: Literal["keep", "delete", "destroy"] = "delete"
+    # Take over a path that exists without our ownership metadata (e.g. a secret pasted in by hand).
+    adopt: bool = False
 
     _address = field_validator("address")(classmethod(lambda cls, v: _check_base_url(v)))
 
@@ -127,6 +133,60 @@ class VaultStore(_Model):
                 f"{value!r} is not a safe KV path: use segments of letters, digits, '_', '-', '.' separated by '/'"
             )
         return "/".join(segments)
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        if value is not None and not all(PATH_SEGMENT_RE.match(s) for s in value.strip("/").split("/")):
+            raise ValueError(f"{value!r} is not a Vault namespace path (segments of letters, digits, '_', '-', '.')")
+        return value
+
+
+SM_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+AWS_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+
+
+class SecretsManagerStore(_Model):
+    """AWS Secrets Manager. Credentials come from the default AWS chain only (env, profile, web identity)."""
+
+    name: str | None = None  # default: commercetools/<connector name>
+    region: str | None = None  # default: AWS_REGION / AWS_DEFAULT_REGION
+    endpoint_url: str | None = None  # VPC endpoints, tests
+    kms_key_id: str | None = None  # default: the AWS managed key aws/secretsmanager
+    description: str | None = Field(default=None, max_length=2048)
+    tags: dict[str, str] = Field(default_factory=dict)
+    recovery_window_days: int = Field(default=30, ge=7, le=30)
+    force_delete: bool = False  # delete without a recovery window: only when explicitly asked
+    restore_if_deleted: bool = False
+
+    _endpoint = field_validator("endpoint_url")(classmethod(lambda cls, v: _check_base_url(v)))
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not SM_NAME_RE.match(value):
+            raise ValueError(f"{value!r} is not a Secrets Manager name: 1-512 of letters, digits and /_+=.@-")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not AWS_REGION_RE.match(value):
+            raise ValueError(f"{value!r} is not an AWS region name such as eu-central-1")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = {"managed-by", "pulumi-stack", "connector", "writer"}
+        for key in value:
+            if key in reserved or key.startswith("aws:"):
+                raise ValueError(f"tag {key!r} is reserved (ownership tags are set by this project); rename it")
+        return value
+
+
+PAYLOAD_FIELDS = ("clientId", "clientSecret", "projectKey", "region", "scopes", "authUrl", "apiUrl")
+JSON_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class ConnectorConfig(_Model):
@@ -145,6 +205,9 @@ class ConnectorConfig(_Model):
     client_type: Literal["confidential"] = "confidential"
     check_credentials: bool = True
     vault: VaultStore = VaultStore()
+    secrets_manager: SecretsManagerStore | None = None
+    # Field -> key name in the stored JSON document, for consumers that expect other names.
+    secret_keys: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -227,7 +290,32 @@ class ConnectorConfig(_Model):
                 )
         if (self.auth_url is None) != (self.api_url is None):
             raise ValueError("set both authUrl and apiUrl, or neither (the region then decides both)")
+        if self.secrets_manager is not None and "vault" in self.model_fields_set:
+            raise ValueError("set either vault or secretsManager: a connector keeps its secret in one store")
         return self
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _secret_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for field_name, key in value.items():
+            if field_name not in PAYLOAD_FIELDS:
+                raise ValueError(f"{field_name!r} is not a payload field; use one of {', '.join(PAYLOAD_FIELDS)}")
+            if not JSON_KEY_RE.match(key):
+                raise ValueError(f"{key!r} is not a usable key name (1-64 of letters, digits, '_', '-', '.')")
+        names = [value.get(f, f) for f in PAYLOAD_FIELDS]
+        if len(set(names)) != len(names):
+            raise ValueError("two payload fields would be stored under the same key name")
+        return value
+
+    @property
+    def store(self) -> Literal["vault", "secretsManager"]:
+        return "secretsManager" if self.secrets_manager is not None else "vault"
+
+    @property
+    def secret_name(self) -> str:
+        """The Secrets Manager name (only meaningful when store == secretsManager)."""
+        sm = self.secrets_manager
+        return (sm.name if sm and sm.name else None) or f"commercetools/{self.name}"
 
     # Derived, non-secret facts used by resources and outputs.
     @property

@@ -1,7 +1,8 @@
 """CommercetoolsConnector: one integration's commercetools credentials, stored where its consumers read them.
 
-Child: a VaultKvSecret, written only after the stack's CredentialCheck (which checks every connector at once,
-see providers/credential_check.py) has obtained a token with these credentials.
+Child: the secret in the connector's store, a VaultKvSecret or a SecretsManagerSecret, written only after the
+stack's CredentialCheck (which checks every connector at once, see providers/credential_check.py) has obtained
+a token with these credentials.
 Output `config`: the non-secret document downstream services read (the integration platform's form fields,
 the URLs and where the secret lives). The secret itself is never an output.
 """
@@ -15,7 +16,8 @@ from typing import Any
 
 import pulumi
 
-from .config import ConnectorConfig
+from .config import PAYLOAD_FIELDS, ConnectorConfig
+from .providers.secretsmanager_secret import SecretsManagerSecret, SecretsManagerSecretArgs
 from .providers.vault_secret import VaultKvSecret, VaultKvSecretArgs
 
 
@@ -55,8 +57,9 @@ class ConnectorArgs:
 
 
 def secret_payload(config: ConnectorConfig, client_secret: str) -> dict[str, Any]:
-    """What the store holds: everything a consumer needs to get a token, in one document."""
-    return {
+    """What the store holds: everything a consumer needs to get a token, in one document, under the key
+    names the connector's consumers expect (`secretKeys`)."""
+    fields = {
         "clientId": config.client_id,
         "clientSecret": client_secret,
         "projectKey": config.project_key,
@@ -65,6 +68,7 @@ def secret_payload(config: ConnectorConfig, client_secret: str) -> dict[str, Any
         "authUrl": config.token_url_base,
         "apiUrl": config.api_base,
     }
+    return {config.secret_keys.get(k, k): v for k, v in fields.items()}
 
 
 class CommercetoolsConnector(pulumi.ComponentResource):
@@ -73,25 +77,74 @@ class CommercetoolsConnector(pulumi.ComponentResource):
     def __init__(self, name: str, args: ConnectorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ctp:index:CommercetoolsConnector", name, None, opts)
         c = args.config
-        address = c.vault.address or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or ""
-        namespace = c.vault.namespace or os.environ.get("VAULT_NAMESPACE") or None
-        stored = VaultKvSecret(
-            f"{name}-secret",
-            VaultKvSecretArgs(
-                connector=c.name,
-                owner=args.owner,
-                address=address,
-                namespace=namespace,
-                mount=c.vault.mount,
-                path=c.vault_path,
-                data=pulumi.Output.from_input(args.client_secret).apply(lambda s: secret_payload(c, s)),
-            ),
-            # Nothing is written before the credential has obtained a token.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),
-        )
+        data = pulumi.Output.from_input(args.client_secret).apply(lambda s: secret_payload(c, s))
+        # Nothing is written before the credential has obtained a token.
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
+        secret_ref: pulumi.Output[dict[str, Any]]
+        if c.secrets_manager is not None:
+            sm = c.secrets_manager
+            region = sm.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+            stored_sm = SecretsManagerSecret(
+                f"{name}-secret",
+                SecretsManagerSecretArgs(
+                    connector=c.name,
+                    owner=args.owner,
+                    name=c.secret_name,
+                    data=data,
+                    region=region,
+                    endpoint_url=sm.endpoint_url,
+                    kms_key_id=sm.kms_key_id,
+                    description=sm.description or f"commercetools API client credentials for connector {c.name}",
+                    tags=sm.tags,
+                    recovery_window_days=sm.recovery_window_days,
+                    force_delete=sm.force_delete,
+                    restore_if_deleted=sm.restore_if_deleted,
+                ),
+                opts=child,
+            )
+            # (this SDK's stubs type Output.all's arguments as Never)
+            secret_ref = pulumi.Output.all(stored_sm.arn, stored_sm.version_id).apply(  # type: ignore[arg-type]
+                lambda v: {
+                    "store": "secretsManager",
+                    "arn": v[0],
+                    "name": c.secret_name,
+                    "region": region,
+                    "versionId": v[1],
+                }
+            )
+        else:
+            address = c.vault.address or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or ""
+            namespace = c.vault.namespace or os.environ.get("VAULT_NAMESPACE") or None
+            stored = VaultKvSecret(
+                f"{name}-secret",
+                VaultKvSecretArgs(
+                    connector=c.name,
+                    owner=args.owner,
+                    address=address,
+                    namespace=namespace,
+                    mount=c.vault.mount,
+                    path=c.vault_path,
+                    data=data,
+                    delete_policy=c.vault.delete_policy,
+                    kv_version=c.vault.kv_version,
+                    adopt=c.vault.adopt,
+                ),
+                opts=child,
+            )
+            secret_ref = stored.version.apply(
+                lambda version: {
+                    "store": "vault",
+                    "address": address,
+                    "namespace": namespace,
+                    "mount": c.vault.mount,
+                    "path": c.vault_path,
+                    "kvVersion": c.vault.kv_version,
+                    "version": version,
+                }
+            )
 
-        self.config = stored.version.apply(
-            lambda version: {
+        self.config = secret_ref.apply(
+            lambda ref: {
                 "name": c.name,
                 "projectKey": c.project_key,
                 "region": c.region,
@@ -102,15 +155,9 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 "clientType": c.client_type,
                 "authUrl": c.token_url_base,
                 "apiUrl": c.api_base,
-                "secretRef": {
-                    "store": "vault",
-                    "address": address,
-                    "namespace": namespace,
-                    "mount": c.vault.mount,
-                    "path": c.vault_path,
-                    "kvVersion": 2,
-                    "version": version,
-                },
+                # where each field sits in the stored document, for consumers reading the secret
+                "secretKeys": {k: c.secret_keys.get(k, k) for k in PAYLOAD_FIELDS},
+                "secretRef": ref,
             }
         )
         self.register_outputs({"config": self.config})

@@ -1,8 +1,12 @@
-"""A small Vault (KV v2) client over hvac, with errors that name the path, the remote error and the fix.
+"""A small Vault (KV v2 and v1) client over hvac, with errors that name the path, the remote error and the fix.
 
 Credentials are read from the environment when a client is built (inside each provider method), never
-passed through config or kept on a provider object: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT
-(the `BAO_*` names OpenBao uses are accepted too).
+passed through config or kept on a provider object (the `BAO_*` names OpenBao uses are accepted too):
+
+- address and TLS: VAULT_ADDR, VAULT_NAMESPACE, VAULT_CACERT;
+- one of three logins, first match wins: VAULT_TOKEN; AppRole with VAULT_ROLE_ID + VAULT_SECRET_ID
+  (mount VAULT_APPROLE_MOUNT, default `approle`); JWT/OIDC for CI jobs with VAULT_JWT_ROLE + VAULT_JWT or
+  VAULT_JWT_FILE (mount VAULT_JWT_MOUNT, default `jwt`), e.g. a GitHub Actions or GitLab ID token.
 """
 
 from __future__ import annotations
@@ -46,21 +50,50 @@ class KvMetadata:
 class VaultClient:
     """KV v2 verbs on one mount of one Vault server."""
 
-    def __init__(self, *, address: str | None = None, namespace: str | None = None, mount: str = "secret") -> None:
+    def __init__(
+        self, *, address: str | None = None, namespace: str | None = None, mount: str = "secret", kv_version: int = 2
+    ) -> None:
         self.address = (address or _env("ADDR") or "").rstrip("/")
         self.namespace = namespace or _env("NAMESPACE")
         self.mount = mount
+        self.kv_version = kv_version
         if not self.address:
             raise VaultError("no Vault address: set VAULT_ADDR, or vault.address in the connector's config")
-        token = _env("TOKEN")
-        if not token:
-            raise VaultError(
-                f"no Vault token for {self.address}: set VAULT_TOKEN in the environment that runs pulumi "
-                "(the token is never read from stack config)"
-            )
         cacert = _env("CACERT")
-        self._client = hvac.Client(
-            url=self.address, token=token, namespace=self.namespace, verify=cacert or True, timeout=TIMEOUT
+        self._client = hvac.Client(url=self.address, namespace=self.namespace, verify=cacert or True, timeout=TIMEOUT)
+        self._login()
+
+    def _login(self) -> None:
+        token = _env("TOKEN")
+        if token:
+            self._client.token = token
+            return
+        role_id, secret_id = _env("ROLE_ID"), _env("SECRET_ID")
+        jwt_role = _env("JWT_ROLE")
+        if role_id and secret_id:
+            mount = _env("APPROLE_MOUNT") or "approle"
+            with self._errors("", f"log in with AppRole (auth/{mount}) to"):
+                self._client.auth.approle.login(role_id=role_id, secret_id=secret_id, mount_point=mount)
+            return
+        if jwt_role:
+            jwt = _env("JWT")
+            jwt_file = _env("JWT_FILE")
+            if not jwt and jwt_file:
+                try:
+                    with open(jwt_file) as f:
+                        jwt = f.read().strip()
+                except OSError as exc:
+                    raise VaultError(f"cannot read VAULT_JWT_FILE {jwt_file}: {exc.strerror}") from None
+            if not jwt:
+                raise VaultError("VAULT_JWT_ROLE is set but neither VAULT_JWT nor VAULT_JWT_FILE gives a token")
+            mount = _env("JWT_MOUNT") or "jwt"
+            with self._errors("", f"log in with JWT role {jwt_role!r} (auth/{mount}) to"):
+                self._client.auth.jwt.jwt_login(role=jwt_role, jwt=jwt, path=mount)
+            return
+        raise VaultError(
+            f"no Vault credentials for {self.address}: set VAULT_TOKEN, or VAULT_ROLE_ID + VAULT_SECRET_ID "
+            "(AppRole), or VAULT_JWT_ROLE + VAULT_JWT/VAULT_JWT_FILE (JWT/OIDC) in the environment that runs "
+            "pulumi (credentials are never read from stack config)"
         )
 
     def __repr__(self) -> str:
@@ -68,7 +101,27 @@ class VaultClient:
 
     def where(self, path: str) -> str:
         ns = f" namespace {self.namespace}" if self.namespace else ""
-        return f"Vault {self.address}{ns} {self.mount}/{path}"
+        return f"Vault {self.address}{ns} {self.mount}/{path}".rstrip("/")
+
+    # --- KV v1: no versions, no metadata, no check-and-set ----------------------------------------------
+    def read_secret(self, path: str) -> KvSecret | None:
+        with self._errors(path, "read"):
+            try:
+                body = self._client.secrets.kv.v1.read_secret(path=path, mount_point=self.mount)
+            except hvac.exceptions.InvalidPath:
+                return None
+        return KvSecret(data=dict(body.get("data") or {}), version=0, custom_metadata={})
+
+    def write_secret(self, path: str, data: Mapping[str, Any]) -> None:
+        with self._errors(path, "write"):
+            self._client.secrets.kv.v1.create_or_update_secret(path=path, secret=dict(data), mount_point=self.mount)
+
+    def delete_secret(self, path: str) -> None:
+        with self._errors(path, "delete"):
+            try:
+                self._client.secrets.kv.v1.delete_secret(path=path, mount_point=self.mount)
+            except hvac.exceptions.InvalidPath:
+                return
 
     # --- KV v2 --------------------------------------------------------------------------------------------
     def read_secret_metadata(self, path: str) -> KvMetadata | None:
@@ -133,36 +186,41 @@ class VaultClient:
     @contextmanager
     def _errors(self, path: str, verb: str) -> Iterator[None]:
         """Map hvac and transport errors to VaultError: which server and path, what it said, what to do."""
-        where = self.where(path)
         try:
             yield
-        except hvac.exceptions.VaultDown:
-            raise VaultError(
-                f"cannot {verb} {where}: Vault is sealed. Unseal it (bao/vault operator unseal), then rerun"
-            ) from None
-        except hvac.exceptions.Forbidden as exc:
-            raise VaultError(
-                f"cannot {verb} {where}: permission denied ({_remote(exc)}). Grant the token's policy "
-                f"read/create/update on {self.mount}/data/{path} and {self.mount}/metadata/{path}"
-            ) from None
-        except hvac.exceptions.Unauthorized:
-            raise VaultError(f"cannot {verb} {where}: the token was rejected. Set a valid VAULT_TOKEN") from None
-        except hvac.exceptions.InvalidRequest as exc:
-            text = _remote(exc)
-            if "check-and-set" in text:
-                raise VaultError(
-                    f"cannot {verb} {where}: someone else wrote it since our last write (check-and-set). "
-                    "Run `pulumi refresh` to see the change, then `pulumi up`"
-                ) from None
-            raise VaultError(f"cannot {verb} {where}: {text}") from None
-        except hvac.exceptions.VaultError as exc:
-            raise VaultError(f"cannot {verb} {where}: {type(exc).__name__}: {_remote(exc)}") from None
-        except requests.Timeout:
-            raise VaultError(f"cannot {verb} {where}: no answer within {TIMEOUT}s. Check that Vault is up") from None
-        except requests.ConnectionError:
-            raise VaultError(
-                f"cannot {verb} {where}: cannot connect. Check VAULT_ADDR and that the server is running"
-            ) from None
+        except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+            raise VaultError(self._explain(exc, path, f"cannot {verb} {self.where(path)}")) from None
+
+    def _explain(self, exc: Exception, path: str, what: str) -> str:
+        if isinstance(exc, hvac.exceptions.VaultDown):
+            return f"{what}: Vault is sealed. Unseal it (bao/vault operator unseal), then rerun"
+        if isinstance(exc, requests.Timeout):
+            return f"{what}: no answer within {TIMEOUT}s. Check that Vault is up"
+        if isinstance(exc, requests.ConnectionError):
+            return f"{what}: cannot connect. Check VAULT_ADDR and that the server is running"
+        if isinstance(exc, requests.RequestException):
+            return f"{what}: {type(exc).__name__}"
+        assert isinstance(exc, hvac.exceptions.VaultError)
+        remote = _remote(exc)
+        if not path:  # a login: the role or its credentials are wrong
+            return f"{what}: {remote}. Check the role and its credentials"
+        if isinstance(exc, hvac.exceptions.Forbidden):
+            paths = (
+                f"{self.mount}/{path}"
+                if self.kv_version == 1
+                else f"{self.mount}/data/{path} and {self.mount}/metadata/{path}"
+            )
+            return f"{what}: permission denied ({remote}). Grant the token's policy read/create/update on {paths}"
+        if isinstance(exc, hvac.exceptions.Unauthorized):
+            return f"{what}: the credentials were rejected. Check VAULT_TOKEN or the login settings"
+        if isinstance(exc, hvac.exceptions.InvalidRequest) and "check-and-set" in remote:
+            return (
+                f"{what}: someone else wrote it since our last write (check-and-set). "
+                "Run `pulumi refresh` to see the change, then `pulumi up`"
+            )
+        if isinstance(exc, hvac.exceptions.InvalidRequest):
+            return f"{what}: {remote}"
+        return f"{what}: {type(exc).__name__}: {remote}"
 
 
 def _remote(exc: hvac.exceptions.VaultError) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -32,10 +34,12 @@ def bao_binary() -> str:
 class OpenBaoServer:
     """`bao server -dev` on loopback: in-memory, unsealed, KV v2 at `secret/`, a random root token."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.root_token = secrets.token_hex(16)
-        self.port = 0
+        self.port = port
+        self.unseal_key = ""  # the dev server prints it at start; fault tests seal and unseal
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log: tempfile._TemporaryFileWrapper[bytes] | None = None
 
     def __repr__(self) -> str:
         return f"OpenBaoServer(url={self.url!r})"
@@ -49,8 +53,10 @@ class OpenBaoServer:
         return {"VAULT_ADDR": self.url, "VAULT_TOKEN": self.root_token}
 
     def start(self, timeout: float = 20.0) -> OpenBaoServer:
+        wanted = self.port
         for _ in range(3):
-            self.port = free_port()
+            self.port = wanted or free_port()
+            self._log = tempfile.NamedTemporaryFile(prefix="openbao-", suffix=".log")  # noqa: SIM115
             self._proc = subprocess.Popen(
                 [
                     bao_binary(),
@@ -59,14 +65,25 @@ class OpenBaoServer:
                     f"-dev-root-token-id={self.root_token}",
                     f"-dev-listen-address=127.0.0.1:{self.port}",
                 ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
                 env={k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))},
             )
             if self._wait_ready(timeout):
+                self.unseal_key = self._read_unseal_key()
                 return self
             self.stop()
         raise RuntimeError("OpenBao dev server did not become ready")
+
+    def _read_unseal_key(self) -> str:
+        """The dev banner (with the unseal key) is printed just after the server starts answering."""
+        assert self._log is not None
+        for _ in range(50):
+            match = re.search(rb"Unseal Key: (\S+)", Path(self._log.name).read_bytes())
+            if match:
+                return match.group(1).decode()
+            time.sleep(0.05)
+        return ""
 
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -92,6 +109,9 @@ class OpenBaoServer:
             self._proc.kill()
             self._proc.wait()
         self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> OpenBaoServer:
         return self.start()

@@ -46,6 +46,8 @@ class VaultKvSecretProps(BaseModel):
     path: str
     data: dict[str, Any]
     delete_policy: DeletePolicy = "delete"
+    kv_version: Literal[1, 2] = 2
+    adopt: bool = False
 
 
 class VaultKvSecretArgs:
@@ -60,6 +62,8 @@ class VaultKvSecretArgs:
         data: pulumi.Input[dict[str, Any]],
         namespace: pulumi.Input[str] | None = None,
         delete_policy: pulumi.Input[str] = "delete",
+        kv_version: pulumi.Input[int] = 2,
+        adopt: pulumi.Input[bool] = False,
     ) -> None:
         self.props: dict[str, Any] = {
             "connector": connector,
@@ -70,6 +74,8 @@ class VaultKvSecretArgs:
             "path": path,
             "data": pulumi.Output.secret(data),
             "delete_policy": delete_policy,
+            "kv_version": kv_version,
+            "adopt": adopt,
         }
 
 
@@ -79,14 +85,27 @@ def digest(salt: str, data: dict[str, Any]) -> str:
     return hmac.new(bytes.fromhex(salt), canonical, hashlib.sha256).hexdigest()
 
 
-def _client(p: VaultKvSecretProps) -> VaultClient:
-    return VaultClient(address=p.address, namespace=p.namespace, mount=p.mount)
+def _client(p: Any) -> VaultClient:
+    """Works on validated props and on raw state (read/delete get outputs, which carry the same keys)."""
+    get = p.get if isinstance(p, dict) else lambda k, d=None: getattr(p, k, d)
+    return VaultClient(
+        address=get("address"),
+        namespace=get("namespace"),
+        mount=str(get("mount")),
+        kv_version=int(get("kv_version", 2)),
+    )
+
+
+def _with_defaults(props: Any) -> dict[str, Any]:
+    """Inputs or state with absent optional keys at their defaults, so old state compares equal."""
+    defaults = {k: f.default for k, f in VaultKvSecretProps.model_fields.items() if not f.is_required()}
+    return {**defaults, **{k: v for k, v in props.items() if v is not None or k not in defaults}}
 
 
 class VaultKvSecretProvider(ResourceProvider):
     """Holds no credentials: the Vault token is read from the environment inside each method."""
 
-    IDENTITY = ("address", "namespace", "mount", "path")
+    IDENTITY = ("address", "namespace", "mount", "path", "kv_version")
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
         if pulumi.contains_unknowns(news):
@@ -98,10 +117,9 @@ class VaultKvSecretProvider(ResourceProvider):
         return CheckResult(news, [])
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
+        olds, news = _with_defaults(olds), _with_defaults(news)
         replaces = [k for k in self.IDENTITY if olds.get(k) != news.get(k)]
-        changed = list(replaces)
-        if olds.get("delete_policy") != news.get("delete_policy") or olds.get("connector") != news.get("connector"):
-            changed.append("delete_policy")
+        changed = replaces + [k for k in ("delete_policy", "connector", "adopt") if olds.get(k) != news.get(k)]
         if pulumi.contains_unknowns(news.get("data")) or olds.get("digest") != digest(olds["salt"], news["data"]):
             changed.append("data")
         return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=False)
@@ -109,25 +127,55 @@ class VaultKvSecretProvider(ResourceProvider):
     def create(self, props: Any) -> CreateResult:
         p = VaultKvSecretProps.model_validate(props)
         writer = uuid.uuid4().hex
+        salt = secrets.token_hex(16)
         vault = _client(p)
+        if p.kv_version == 1:
+            return CreateResult(
+                writer, self._outs(p, version=self._create_v1(vault, p), salt=salt, digest=digest(salt, p.data))
+            )
         meta = vault.read_secret_metadata(p.path)
         if meta is not None:
             self._require_owner(vault, p, meta.custom_metadata)
         # Claim first: a crash between the two calls leaves a path we own and a rerun continues from it.
         vault.update_metadata(p.path, self._ownership(p, writer))
         version = vault.create_or_update_secret(p.path, p.data, cas=meta.current_version if meta else 0)
-        salt = secrets.token_hex(16)
         return CreateResult(writer, self._outs(p, version=version, salt=salt, digest=digest(salt, p.data)))
+
+    @staticmethod
+    def _create_v1(vault: VaultClient, p: VaultKvSecretProps) -> int:
+        """KV v1 has no metadata: a path is ours only if it holds exactly our value (a rerun after a crash)."""
+        found = vault.read_secret(p.path)
+        if found is not None and found.data != p.data and not p.adopt:
+            raise VaultError(
+                f"{vault.where(p.path)} already holds a value, and KV v1 cannot record who owns it; it is left "
+                f"untouched. Choose another connectors.{p.connector}.vault.path, or set vault.adopt: true to "
+                "take it over"
+            )
+        if found is None or found.data != p.data:
+            vault.write_secret(p.path, p.data)
+        return 0
 
     def update(self, id_: str, olds: Any, news: Any) -> UpdateResult:
         p = VaultKvSecretProps.model_validate(news)
         vault = _client(p)
+        salt = olds["salt"]
+        version = int(olds["version"])
+        changed = olds.get("digest") != digest(salt, p.data)
+        if p.kv_version == 1:
+            if changed:
+                found = vault.read_secret(p.path)
+                if found is not None and digest(salt, found.data) != olds.get("digest"):
+                    # v1 has no check-and-set: compare with what we last wrote or saw before overwriting
+                    raise VaultError(
+                        f"{vault.where(p.path)} was changed since our last write. Run `pulumi refresh` to see "
+                        "the change, then `pulumi up`"
+                    )
+                vault.write_secret(p.path, p.data)
+            return UpdateResult(self._outs(p, version=0, salt=salt, digest=digest(salt, p.data)))
         meta = vault.read_secret_metadata(p.path)
         if meta is not None:
             self._require_owner(vault, p, meta.custom_metadata)
-        salt = olds["salt"]
-        version = int(olds["version"])
-        if olds.get("digest") != digest(salt, p.data):
+        if changed:
             # cas = the version we last wrote (or saw at refresh): a concurrent writer makes this fail loudly.
             version = vault.create_or_update_secret(p.path, p.data, cas=version)
         vault.update_metadata(p.path, self._ownership(p, id_))
@@ -135,8 +183,9 @@ class VaultKvSecretProvider(ResourceProvider):
 
     def read(self, id_: str, props: Any) -> ReadResult:
         """Refresh: report the remote version and a digest of the remote value; gone means gone."""
-        vault = VaultClient(address=props["address"], namespace=props.get("namespace"), mount=props["mount"])
-        current = vault.read_secret_version(props["path"])
+        vault = _client(props)
+        v1 = int(props.get("kv_version", 2)) == 1
+        current = vault.read_secret(props["path"]) if v1 else vault.read_secret_version(props["path"])
         if current is None:
             return ReadResult(None, {})  # deleted out of band: the next `up` writes it again
         return ReadResult(id_, {**props, "version": current.version, "digest": digest(props["salt"], current.data)})
@@ -145,7 +194,12 @@ class VaultKvSecretProvider(ResourceProvider):
         policy = props.get("delete_policy", "delete")
         if policy == "keep":
             return
-        vault = VaultClient(address=props["address"], namespace=props.get("namespace"), mount=props["mount"])
+        vault = _client(props)
+        if int(props.get("kv_version", 2)) == 1:
+            found = vault.read_secret(props["path"])
+            if found is not None and digest(props["salt"], found.data) == props.get("digest"):
+                vault.delete_secret(props["path"])  # only while it still holds what we wrote
+            return
         meta = vault.read_secret_metadata(props["path"])
         if meta is None or meta.custom_metadata.get("writer") != id_:
             return  # someone else (e.g. our replacement) owns the value now: leave it
@@ -161,6 +215,8 @@ class VaultKvSecretProvider(ResourceProvider):
     @staticmethod
     def _require_owner(vault: VaultClient, p: VaultKvSecretProps, found: dict[str, str]) -> None:
         mine = found.get("managed-by") == MANAGED_BY and found.get("pulumi-stack") == p.owner
+        if p.adopt and not found.get("managed-by"):
+            return  # explicitly adopted: a path nobody claimed (pasted in by hand, or another tool's)
         if not (mine and found.get("connector") == p.connector):
             owner = (
                 f"{found.get('pulumi-stack')}/{found.get('connector')}" if found.get("managed-by") else "another tool"
@@ -169,6 +225,7 @@ class VaultKvSecretProvider(ResourceProvider):
                 f"{vault.where(p.path)} already exists and belongs to {owner}, not to connector "
                 f"{p.connector!r} of {p.owner}; it is left untouched. Choose another "
                 f"connectors.{p.connector}.vault.path"
+                + ("" if found.get("managed-by") else ", or set vault.adopt: true to take it over")
             )
 
     @staticmethod

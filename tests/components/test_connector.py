@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from components.config import PAYLOAD_FIELDS
 from tests.conftest import CANARY
 
 PK = "product-patchworks"
@@ -64,6 +65,7 @@ def test_connector_children_and_document(mocks: Mocks) -> Any:
             "clientType": "confidential",
             "authUrl": "https://auth.europe-west1.gcp.commercetools.com",
             "apiUrl": "https://api.europe-west1.gcp.commercetools.com",
+            "secretKeys": {k: k for k in PAYLOAD_FIELDS},
             "secretRef": {
                 "store": "vault",
                 "address": "https://vault.example.com",

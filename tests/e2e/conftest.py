@@ -14,6 +14,7 @@ import yaml
 
 from automation.engine import ROOT, pulumi_env
 from testservers.commercetools import CommercetoolsEmulator
+from testservers.moto import MotoServer
 from testservers.openbao import OpenBaoServer
 
 PROGRAM = ["Pulumi.yaml", "__main__.py", "components"]
@@ -102,3 +103,15 @@ class PulumiProject:
 @pytest.fixture
 def project(tmp_path: Path, openbao: OpenBaoServer, emulator: CommercetoolsEmulator) -> PulumiProject:
     return PulumiProject(tmp_path, openbao.env())
+
+
+@pytest.fixture
+def aws_project(tmp_path: Path, moto_server: MotoServer, emulator: CommercetoolsEmulator) -> PulumiProject:
+    """A project whose runs reach moto (and nothing of the developer's AWS setup)."""
+    extra = {
+        **moto_server.env(),
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    return PulumiProject(tmp_path, extra)

@@ -1,0 +1,206 @@
+"""Vault logins without a token in config (AppRole, JWT), KV v1, adoption, and faults against real OpenBao:
+a sealed server, a token whose policy denies the path, a server that is down."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import hvac
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from components.errors import VaultError
+from components.providers.vault_secret import VaultKvSecretProvider
+from components.vault import VaultClient
+from tests.conftest import CANARY
+from testservers.openbao import OpenBaoServer
+
+
+def admin(server: OpenBaoServer) -> hvac.Client:
+    return hvac.Client(url=server.url, token=server.root_token)
+
+
+def props(server: OpenBaoServer, path: str, **kw: Any) -> dict[str, Any]:
+    return {
+        "connector": "patchworks",
+        "owner": "commercetools-credentials/test",
+        "address": server.url,
+        "mount": "secret",
+        "path": path,
+        "data": {"clientId": "abc", "clientSecret": CANARY},
+        **kw,
+    }
+
+
+@pytest.fixture(scope="module")
+def bao() -> Iterator[OpenBaoServer]:
+    """A server of this module's own: these tests enable auth methods and mounts, and seal it."""
+    with OpenBaoServer() as server:
+        client = admin(server)
+        client.sys.create_or_update_policy(
+            "connectors-only",
+            'path "secret/data/allowed/*" { capabilities = ["create", "read", "update"] }\n'
+            'path "secret/metadata/allowed/*" { capabilities = ["create", "read", "update"] }',
+        )
+        yield server
+
+
+def test_approle_login(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = admin(bao)
+    client.sys.enable_auth_method("approle")
+    client.auth.approle.create_or_update_approle("ci", token_policies=["connectors-only"])
+    role_id = client.auth.approle.read_role_id("ci")["data"]["role_id"]
+    secret_id = client.auth.approle.generate_secret_id("ci")["data"]["secret_id"]
+    monkeypatch.setenv("VAULT_ADDR", bao.url)
+    monkeypatch.setenv("VAULT_ROLE_ID", role_id)
+    monkeypatch.setenv("VAULT_SECRET_ID", secret_id)
+    vault = VaultClient()
+    assert vault.create_or_update_secret("allowed/approle", {"a": "1"}, cas=0) == 1
+    monkeypatch.setenv("VAULT_SECRET_ID", "wrong")
+    with pytest.raises(VaultError, match=r"log in with AppRole.*Check the role and its credentials"):
+        VaultClient()
+
+
+def _jwt(key: rsa.RSAPrivateKey, claims: dict[str, Any]) -> str:
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    signing_input = f"{b64(json.dumps({'alg': 'RS256', 'typ': 'JWT'}).encode())}.{b64(json.dumps(claims).encode())}"
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64(signature)}"
+
+
+def test_jwt_login_from_a_file(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """The CI case: the job's OIDC ID token in a file, no long-lived Vault secret anywhere."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    client = admin(bao)
+    client.sys.enable_auth_method("jwt")
+    client.write("auth/jwt/config", jwt_validation_pubkeys=[pem.decode()], bound_issuer="https://ci.example.com")
+    client.write(
+        "auth/jwt/role/pipeline",
+        role_type="jwt",
+        user_claim="sub",
+        bound_audiences=["vault"],
+        token_policies=["connectors-only"],
+    )
+    now = int(time.time())
+    token = _jwt(
+        key,
+        {
+            "iss": "https://ci.example.com",
+            "sub": "repo:shop/infra",
+            "aud": "vault",
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + 300,
+        },
+    )
+    (tmp_path / "id-token").write_text(token)
+    monkeypatch.setenv("VAULT_ADDR", bao.url)
+    monkeypatch.setenv("VAULT_JWT_ROLE", "pipeline")
+    monkeypatch.setenv("VAULT_JWT_FILE", str(tmp_path / "id-token"))
+    assert VaultClient().create_or_update_secret("allowed/jwt", {"a": "1"}, cas=0) == 1
+    monkeypatch.setenv("VAULT_JWT_ROLE", "no-such-role")
+    with pytest.raises(VaultError, match="log in with JWT role 'no-such-role'"):
+        VaultClient()
+
+
+def test_no_credentials_lists_the_three_ways(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAULT_ADDR", bao.url)
+    with pytest.raises(VaultError, match=r"VAULT_TOKEN, or VAULT_ROLE_ID \+ VAULT_SECRET_ID.*VAULT_JWT_ROLE"):
+        VaultClient()
+
+
+def test_policy_denied_path_is_explained_and_nothing_is_written(
+    bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limited = admin(bao).auth.token.create(policies=["connectors-only"])["auth"]["client_token"]
+    monkeypatch.setenv("VAULT_TOKEN", limited)
+    with pytest.raises(VaultError) as err:
+        VaultKvSecretProvider().create(props(bao, "elsewhere/patchworks"))
+    message = str(err.value)
+    assert "permission denied" in message and "secret/data/elsewhere/patchworks" in message
+    assert CANARY not in message
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        admin(bao).secrets.kv.v2.read_secret_metadata(path="elsewhere/patchworks")
+
+
+def test_sealed_vault_is_explained_then_a_rerun_converges(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    path = f"sealed/{uuid.uuid4().hex}"
+    admin(bao).sys.seal()
+    try:
+        with pytest.raises(VaultError, match=r"Vault is sealed\. Unseal it"):
+            VaultKvSecretProvider().create(props(bao, path))
+    finally:
+        admin(bao).sys.submit_unseal_key(bao.unseal_key)
+    created = VaultKvSecretProvider().create(props(bao, path))
+    assert created.outs["version"] == 1
+
+
+def test_server_down_then_back_converges(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = OpenBaoServer().start()
+    port, token = server.port, server.root_token
+    server.stop()
+    monkeypatch.setenv("VAULT_TOKEN", token)
+    p = props(server, "down/patchworks")
+    with pytest.raises(VaultError, match=r"cannot connect\. Check VAULT_ADDR"):
+        VaultKvSecretProvider().create(p)
+    again = OpenBaoServer(port=port)
+    again.root_token = token
+    with again:
+        assert VaultKvSecretProvider().create(p).outs["version"] == 1
+
+
+def test_kv_v1_write_noop_drift_and_delete(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    admin(bao).sys.enable_secrets_engine("kv", path="kv1", options={"version": "1"})
+    p = props(bao, "team/patchworks", mount="kv1", kv_version=1)
+    provider = VaultKvSecretProvider()
+    created = provider.create(p)
+    assert admin(bao).secrets.kv.v1.read_secret("team/patchworks", mount_point="kv1")["data"]["clientSecret"] == CANARY
+    assert provider.create(p).outs["digest"]  # a rerun after a crash finds its own value: no refusal
+    assert provider.diff(created.id, created.outs, p).changes is False
+    admin(bao).secrets.kv.v1.create_or_update_secret("team/patchworks", {"x": "1"}, mount_point="kv1")
+    new = {**p, "data": {"clientId": "abc", "clientSecret": "rotated"}}
+    with pytest.raises(VaultError, match="changed since our last write"):
+        provider.update(created.id, created.outs, new)
+    refreshed = provider.read(created.id, created.outs)
+    repaired = provider.update(created.id, refreshed.outs, new)
+    provider.delete(created.id, repaired.outs)
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        admin(bao).secrets.kv.v1.read_secret("team/patchworks", mount_point="kv1")
+
+
+def test_kv_v1_foreign_value_refused_unless_adopted(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    client = admin(bao)
+    if "kv1b/" not in client.sys.list_mounted_secrets_engines()["data"]:
+        client.sys.enable_secrets_engine("kv", path="kv1b", options={"version": "1"})
+    client.secrets.kv.v1.create_or_update_secret("pasted", {"by": "hand"}, mount_point="kv1b")
+    p = props(bao, "pasted", mount="kv1b", kv_version=1)
+    with pytest.raises(VaultError, match=r"set vault\.adopt: true"):
+        VaultKvSecretProvider().create(p)
+    VaultKvSecretProvider().create({**p, "adopt": True})
+    assert client.secrets.kv.v1.read_secret("pasted", mount_point="kv1b")["data"]["clientSecret"] == CANARY
+
+
+def test_kv_v2_adopt_takes_a_hand_made_path_but_never_another_stacks(
+    bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    admin(bao).secrets.kv.v2.create_or_update_secret("pasted/patchworks", {"by": "hand"})
+    with pytest.raises(VaultError, match=r"set vault\.adopt: true"):
+        VaultKvSecretProvider().create(props(bao, "pasted/patchworks"))
+    adopted = VaultKvSecretProvider().create(props(bao, "pasted/patchworks", adopt=True))
+    assert adopted.outs["version"] == 2
+    other = props(bao, "pasted/patchworks", adopt=True, owner="commercetools-credentials/other")
+    with pytest.raises(VaultError, match="belongs to commercetools-credentials/test/patchworks"):
+        VaultKvSecretProvider().create(other)
