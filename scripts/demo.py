@@ -84,7 +84,16 @@ def main() -> int:
         demo = Demo(emulator, bao)
 
         demo.configure("demo", client.id, secret)
-        demo.pulumi("preview", stack="demo")
+        # The policy pack reviews the preview as a pipeline would; local.json allow-lists the demo stacks'
+        # loopback endpoints (the emulator), which production stacks may not use.
+        demo.pulumi(
+            "preview",
+            "--policy-pack",
+            str(ROOT / "policies"),
+            "--policy-pack-config",
+            str(ROOT / "policies" / "local.json"),
+            stack="demo",
+        )
         demo.pulumi("up", "--yes", "--skip-preview", stack="demo")
         demo.pulumi("stack", "output", "--json", stack="demo")
 

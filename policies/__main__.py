@@ -1,0 +1,18 @@
+"""Assembles the pack; run by `pulumi preview --policy-pack policies` (the analyzer runs this directory).
+
+The analyzer puts this directory on sys.path; the rules import `policies.*` and `components.*` from the
+checkout instead, so the pack uses the same scope catalogue and region list as the program.
+"""
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # no module here shadows another
+sys.path.insert(0, str(HERE.parent))
+
+from pulumi_policy import PolicyPack  # noqa: E402
+
+from policies.pack import NAME, POLICIES  # noqa: E402
+
+PolicyPack(name=NAME, policies=POLICIES)

@@ -1,0 +1,73 @@
+"""The credential check: switched off (advisory everywhere, mandatory on production stacks) or not covered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies import credential_check as cc
+from policies import resource_types as t
+from policies.credential_check import ProductionConfig, switched_off, uncovered
+from policies.resources import UNKNOWN
+from tests.policies.builders import connector, reports, resource_args, stack_args
+
+
+def test_switched_off_and_uncovered() -> None:
+    checks = {"a": connector("a"), "b": connector("b", enabled=False), "c": connector("c", enabled=UNKNOWN)}
+    assert switched_off(checks) == ["b"]
+    assert switched_off({"x": {"connector": "x"}, "y": UNKNOWN}) == []  # no `enabled`: the provider's default
+    assert uncovered(["a", "b", "d"], ["a", "b", "c"]) == ["d"]
+
+
+def check(*, enabled: bool = True) -> dict[str, Any]:
+    return {"connectors": {"patchworks": connector(enabled=enabled), "other": connector("other")}}
+
+
+def test_check_on_reports_nothing() -> None:
+    assert reports(cc.ENABLED_POLICY, resource_args(t.CREDENTIAL_CHECK, check(), stack="prod")) == []
+    assert reports(cc.PRODUCTION_POLICY, resource_args(t.CREDENTIAL_CHECK, check(), stack="prod")) == []
+
+
+def test_check_off_is_advised_on_any_stack_with_the_fix() -> None:
+    ((msg, _),) = reports(cc.ENABLED_POLICY, resource_args(t.CREDENTIAL_CHECK, check(enabled=False), stack="dev"))
+    assert "connector 'patchworks': the credential check is switched off" in msg
+    assert "connectors.patchworks.checkCredentials: false); remove that setting" in msg
+    assert reports(cc.PRODUCTION_POLICY, resource_args(t.CREDENTIAL_CHECK, check(enabled=False), stack="dev")) == []
+
+
+def test_check_off_on_a_production_stack_names_the_matching_pattern() -> None:
+    args = resource_args(t.CREDENTIAL_CHECK, check(enabled=False), stack="shop-prod")
+    ((msg, _),) = reports(cc.PRODUCTION_POLICY, args)
+    assert "stack 'shop-prod' is production: it matches '*-prod' in productionStacks" in msg
+
+
+def test_production_stacks_are_configurable() -> None:
+    cfg = {"productionStacks": ["live"]}
+    off = check(enabled=False)
+    assert len(reports(cc.PRODUCTION_POLICY, resource_args(t.CREDENTIAL_CHECK, off, stack="live", config=cfg))) == 1
+    assert reports(cc.PRODUCTION_POLICY, resource_args(t.CREDENTIAL_CHECK, off, stack="prod", config=cfg)) == []
+    assert ProductionConfig().production_stacks[0] == "prod"
+
+
+def test_only_the_credential_check_is_matched() -> None:
+    assert reports(cc.ENABLED_POLICY, resource_args(t.API_CLIENT, check(enabled=False))) == []
+
+
+def stack(*, checked: tuple[str, ...] = ("patchworks",)) -> list[tuple[str, str, dict[str, Any]]]:
+    """A stack's resources (outputs) as the analyzer hands them to a stack policy."""
+    return [
+        (t.STACK, "commercetools-credentials-dev", {"connectors": {"patchworks": UNKNOWN}}),
+        (t.CONNECTOR, "patchworks", {"config": UNKNOWN}),
+        (t.VAULT_KV_SECRET, "patchworks-secret", {"connector": "patchworks", "mount": "secret"}),
+        (t.API_CLIENT, "managed-client", {"connector": "managed"}),
+        (t.AWS_SECRET, "third-secret", {"connector": "third"}),
+        (t.CREDENTIAL_CHECK, "credential-check", {"connectors": {n: connector(n) for n in checked}}),
+    ]
+
+
+def test_every_connector_is_covered_by_a_check() -> None:
+    assert reports(cc.COVERAGE_POLICY, stack_args(stack(checked=("patchworks", "managed", "third")))) == []
+    found = reports(cc.COVERAGE_POLICY, stack_args(stack()))
+    assert [m.split(":")[0] for m, _ in found] == ["connector 'managed'", "connector 'third'"]
+    msg, urn = found[0]
+    assert "no CredentialCheck checks this connector's credentials; register it" in msg
+    assert urn is not None and urn.endswith("::managed-client")
