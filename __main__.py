@@ -9,7 +9,7 @@ from components.config import ConfigWarning, load_stack_config
 from components.connector import CommercetoolsConnector, ConnectorArgs
 from components.errors import ConfigError
 from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
-from components.pulumi_config import lookup_secret, read_connectors
+from components.pulumi_config import lookup_secret, read_connectors, rotation_request
 
 
 def main() -> None:
@@ -23,10 +23,18 @@ def main() -> None:
     for w in seen:
         pulumi.log.warn(str(w.message))
 
-    connectors = [ConnectorArgs.from_config(c) for c in config.connectors]
-    # One check for all connectors: their token requests run concurrently during preview.
+    requested = rotation_request([c.name for c in config.connectors])
+    connectors = [ConnectorArgs.from_config(c, requested.get(c.name, "")) for c in config.connectors]
+    for args in connectors:
+        if args.config.managed is not None and pulumi.runtime.is_dry_run():
+            pulumi.log.info(
+                f"connector {args.config.name!r} is managed: its API client is created (or rotated) and its "
+                "credentials are checked during `pulumi up`, before anything is written to the store"
+            )
+    # One check for all user-provided credentials: their token requests run concurrently during preview.
     check = CredentialCheck(
-        "credential-check", CredentialCheckArgs({a.config.name: a.check_inputs() for a in connectors})
+        "credential-check",
+        CredentialCheckArgs({a.config.name: a.check_inputs() for a in connectors if a.config.managed is None}),
     )
     documents = {}
     for args in connectors:

@@ -185,6 +185,40 @@ class SecretsManagerStore(_Model):
         return value
 
 
+class ManagedClient(_Model):
+    """The project creates (and rotates) the connector's API client with an admin client."""
+
+    # Admin credentials: <PREFIX>_CLIENT_ID / <PREFIX>_CLIENT_SECRET in the environment, or a Vault path.
+    admin_env_prefix: str = "CTP_ADMIN"
+    admin_vault_path: str | None = None
+    admin_vault_mount: str = "secret"
+    rotate_after_days: float | None = Field(default=None, gt=0, le=3650)
+    grace_hours: float = Field(default=24.0, ge=0, le=24 * 90)
+    delete_days_after_creation: int | None = Field(default=None, ge=1, le=3650)
+    access_token_validity_seconds: int | None = Field(default=None, ge=3600, le=604800)
+
+    @field_validator("admin_env_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.match(r"^[A-Z][A-Z0-9_]{0,40}$", value):
+            raise ValueError(f"{value!r} is not an environment variable prefix (upper-case letters, digits, '_')")
+        return value
+
+    _vault_path = field_validator("admin_vault_path", "admin_vault_mount")(
+        classmethod(lambda cls, v: VaultStore._safe_path(v))
+    )
+
+    @model_validator(mode="after")
+    def _expiry_after_rotation(self) -> ManagedClient:
+        expiry, rotation = self.delete_days_after_creation, self.rotate_after_days
+        if expiry and rotation and expiry < rotation + self.grace_hours / 24:
+            raise ValueError(
+                "deleteDaysAfterCreation must be longer than rotateAfterDays plus the grace period, or "
+                "commercetools deletes the client before its successor takes over"
+            )
+        return self
+
+
 PAYLOAD_FIELDS = ("clientId", "clientSecret", "projectKey", "region", "scopes", "authUrl", "apiUrl")
 JSON_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -198,8 +232,9 @@ class ConnectorConfig(_Model):
     auth_url: str | None = None
     api_url: str | None = None
     scopes: tuple[Scope, ...]
-    client_id: str
-    client_secret: SecretStr = Field(repr=False)
+    client_id: str | None = None  # None when managed
+    client_secret: SecretStr | None = Field(default=None, repr=False)
+    managed: ManagedClient | None = None
     grant_type: Literal["client_credentials"] = "client_credentials"
     token_key: str = "access_token"
     client_type: Literal["confidential"] = "confidential"
@@ -266,8 +301,8 @@ class ConnectorConfig(_Model):
 
     @field_validator("client_id")
     @classmethod
-    def _client_id(cls, value: str) -> str:
-        if not CLIENT_ID_RE.match(value):
+    def _client_id(cls, value: str | None) -> str | None:
+        if value is not None and not CLIENT_ID_RE.match(value):
             raise ValueError(
                 "is not a commercetools client ID (letters, digits, '_' and '-'); copy it from the API client page"
             )
@@ -292,6 +327,14 @@ class ConnectorConfig(_Model):
             raise ValueError("set both authUrl and apiUrl, or neither (the region then decides both)")
         if self.secrets_manager is not None and "vault" in self.model_fields_set:
             raise ValueError("set either vault or secretsManager: a connector keeps its secret in one store")
+        if self.managed is not None and self.client_id is not None:
+            raise ValueError("a managed connector gets its client from this project: remove clientId (or managed)")
+        if self.managed is None and self.client_id is None:
+            raise ValueError(
+                f"connectors.{self.name}.clientId is required: run pulumi config set --path "
+                f"'connectors.{self.name}.clientId' <id> (or set connectors.{self.name}.managed to let this project "
+                "create the client)"
+            )
         return self
 
     @field_validator("secret_keys")
@@ -394,6 +437,11 @@ def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConf
             continue
         value, is_secret = lookup_secret(secret_config_key(name))
         key = secret_config_key(name)
+        if "managed" in entry:
+            if value is not None:
+                problems.append(f"{key}: remove it; a managed connector's secret is made by this project")
+            raw_list.append(entry)
+            continue
         if value is None or value == "":
             problems.append(f"{key}: not set; run\n  pulumi config set --secret {key} <secret>")
         elif not is_secret:

@@ -1,8 +1,11 @@
 """CommercetoolsConnector: one integration's commercetools credentials, stored where its consumers read them.
 
-Child: the secret in the connector's store, a VaultKvSecret or a SecretsManagerSecret, written only after the
-stack's CredentialCheck (which checks every connector at once, see providers/credential_check.py) has obtained
-a token with these credentials.
+Children, depending on the connector's config:
+- credentials given by the user: the secret in the connector's store (VaultKvSecret or SecretsManagerSecret),
+  written only after the stack's CredentialCheck (which checks every connector at once, see
+  providers/credential_check.py) has obtained a token with them;
+- `managed`: a ManagedApiClient, which creates the client, tests it and writes its secret to the store itself,
+  and rotates it (see providers/api_client.py).
 Output `config`: the non-secret document downstream services read (the integration platform's form fields,
 the URLs and where the secret lives). The secret itself is never an output.
 """
@@ -17,22 +20,37 @@ from typing import Any
 import pulumi
 
 from .config import PAYLOAD_FIELDS, ConnectorConfig
+from .providers.api_client import ManagedApiClient
 from .providers.secretsmanager_secret import SecretsManagerSecret, SecretsManagerSecretArgs
 from .providers.vault_secret import VaultKvSecret, VaultKvSecretArgs
+
+SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
 class ConnectorArgs:
-    """Typed inputs. `client_secret` is an Input so it may come from another resource (managed clients)."""
+    """Typed inputs. `client_secret` is None for managed connectors (the project makes the secret)."""
 
     config: ConnectorConfig
-    client_secret: pulumi.Input[str]
-    owner: str  # "<project>/<stack>", recorded as the Vault path's owner
+    client_secret: pulumi.Input[str] | None
+    owner: str  # "<project>/<stack>", recorded as the stored value's owner
     # Resources that must succeed before anything is written (the stack's CredentialCheck).
     after: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    # A rotation asked for by `python -m automation rotate` for this run (managed connectors).
+    rotation_request: str = ""
+
+    @staticmethod
+    def from_config(config: ConnectorConfig, rotation_request: str = "") -> ConnectorArgs:
+        secret = config.client_secret
+        return ConnectorArgs(
+            config=config,
+            client_secret=None if secret is None else pulumi.Output.secret(secret.get_secret_value()),
+            owner=f"{pulumi.get_project()}/{pulumi.get_stack()}",
+            rotation_request=rotation_request,
+        )
 
     def check_inputs(self) -> dict[str, pulumi.Input[Any]]:
-        """This connector's entry in the stack's CredentialCheck."""
+        """This connector's entry in the stack's CredentialCheck (user-provided credentials only)."""
         c = self.config
         return {
             "connector": c.name,
@@ -46,14 +64,6 @@ class ConnectorArgs:
             "token_key": c.token_key,
             "enabled": c.check_credentials,
         }
-
-    @staticmethod
-    def from_config(config: ConnectorConfig) -> ConnectorArgs:
-        return ConnectorArgs(
-            config=config,
-            client_secret=pulumi.Output.secret(config.client_secret.get_secret_value()),
-            owner=f"{pulumi.get_project()}/{pulumi.get_stack()}",
-        )
 
 
 def secret_payload(config: ConnectorConfig, client_secret: str) -> dict[str, Any]:
@@ -71,93 +81,132 @@ def secret_payload(config: ConnectorConfig, client_secret: str) -> dict[str, Any
     return {config.secret_keys.get(k, k): v for k, v in fields.items()}
 
 
+def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
+    """The store's inputs except the value: where it lives and how it is kept."""
+    if c.secrets_manager is not None:
+        sm = c.secrets_manager
+        return {
+            "connector": c.name,
+            "owner": owner,
+            "name": c.secret_name,
+            "region": sm.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+            "endpoint_url": sm.endpoint_url,
+            "kms_key_id": sm.kms_key_id,
+            "description": sm.description or f"commercetools API client credentials for connector {c.name}",
+            "tags": sm.tags,
+            "recovery_window_days": sm.recovery_window_days,
+            "force_delete": sm.force_delete,
+            "restore_if_deleted": sm.restore_if_deleted,
+        }
+    return {
+        "connector": c.name,
+        "owner": owner,
+        "address": c.vault.address or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or "",
+        "namespace": c.vault.namespace or os.environ.get("VAULT_NAMESPACE") or None,
+        "mount": c.vault.mount,
+        "path": c.vault_path,
+        "delete_policy": c.vault.delete_policy,
+        "kv_version": c.vault.kv_version,
+        "adopt": c.vault.adopt,
+    }
+
+
+def secret_ref(c: ConnectorConfig, settings: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """Where a consumer finds the secret, and which version is current (it changes on every rotation)."""
+    if c.secrets_manager is not None:
+        return {
+            "store": "secretsManager",
+            "arn": state.get("arn"),
+            "name": settings["name"],
+            "region": settings["region"],
+            "versionId": state.get("version_id"),
+        }
+    return {
+        "store": "vault",
+        "address": settings["address"],
+        "namespace": settings["namespace"],
+        "mount": settings["mount"],
+        "path": settings["path"],
+        "kvVersion": settings["kv_version"],
+        "version": state.get("version"),
+    }
+
+
 class CommercetoolsConnector(pulumi.ComponentResource):
     config: pulumi.Output[dict[str, Any]]
 
     def __init__(self, name: str, args: ConnectorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ctp:index:CommercetoolsConnector", name, None, opts)
         c = args.config
-        data = pulumi.Output.from_input(args.client_secret).apply(lambda s: secret_payload(c, s))
+        settings = store_settings(c, args.owner)
         # Nothing is written before the credential has obtained a token.
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
-        secret_ref: pulumi.Output[dict[str, Any]]
-        if c.secrets_manager is not None:
-            sm = c.secrets_manager
-            region = sm.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-            stored_sm = SecretsManagerSecret(
-                f"{name}-secret",
-                SecretsManagerSecretArgs(
-                    connector=c.name,
-                    owner=args.owner,
-                    name=c.secret_name,
-                    data=data,
-                    region=region,
-                    endpoint_url=sm.endpoint_url,
-                    kms_key_id=sm.kms_key_id,
-                    description=sm.description or f"commercetools API client credentials for connector {c.name}",
-                    tags=sm.tags,
-                    recovery_window_days=sm.recovery_window_days,
-                    force_delete=sm.force_delete,
-                    restore_if_deleted=sm.restore_if_deleted,
-                ),
-                opts=child,
-            )
-            # (this SDK's stubs type Output.all's arguments as Never)
-            secret_ref = pulumi.Output.all(stored_sm.arn, stored_sm.version_id).apply(  # type: ignore[arg-type]
-                lambda v: {
-                    "store": "secretsManager",
-                    "arn": v[0],
-                    "name": c.secret_name,
-                    "region": region,
-                    "versionId": v[1],
-                }
-            )
-        else:
-            address = c.vault.address or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or ""
-            namespace = c.vault.namespace or os.environ.get("VAULT_NAMESPACE") or None
-            stored = VaultKvSecret(
-                f"{name}-secret",
-                VaultKvSecretArgs(
-                    connector=c.name,
-                    owner=args.owner,
-                    address=address,
-                    namespace=namespace,
-                    mount=c.vault.mount,
-                    path=c.vault_path,
-                    data=data,
-                    delete_policy=c.vault.delete_policy,
-                    kv_version=c.vault.kv_version,
-                    adopt=c.vault.adopt,
-                ),
-                opts=child,
-            )
-            secret_ref = stored.version.apply(
-                lambda version: {
-                    "store": "vault",
-                    "address": address,
-                    "namespace": namespace,
-                    "mount": c.vault.mount,
-                    "path": c.vault_path,
-                    "kvVersion": c.vault.kv_version,
-                    "version": version,
-                }
-            )
 
-        self.config = secret_ref.apply(
-            lambda ref: {
+        client_id: pulumi.Output[str]
+        ref: pulumi.Output[dict[str, Any]]
+        if c.managed is not None:
+            m = c.managed
+            managed = ManagedApiClient(
+                f"{name}-client",
+                {
+                    "connector": c.name,
+                    "owner": args.owner,
+                    "project_key": c.project_key,
+                    "region": c.region,
+                    "auth_url": c.token_url_base,
+                    "api_url": c.api_base,
+                    "scopes": [str(s) for s in c.scopes],
+                    "token_key": c.token_key,
+                    "admin": {
+                        "env_prefix": m.admin_env_prefix,
+                        "vault_path": m.admin_vault_path,
+                        "vault_mount": m.admin_vault_mount,
+                        "vault_address": settings.get("address") or None,
+                    },
+                    "delete_days_after_creation": m.delete_days_after_creation,
+                    "access_token_validity_seconds": m.access_token_validity_seconds,
+                    "rotate_after_days": m.rotate_after_days,
+                    "grace_hours": m.grace_hours,
+                    "rotation_request": args.rotation_request,
+                    "store_kind": c.store,
+                    "store": settings,
+                    "secret_keys": c.secret_keys,
+                },
+                opts=child,
+            )
+            client_id = managed.client_id
+            ref = managed.store_state.apply(lambda state: secret_ref(c, settings, state or {}))
+        else:
+            assert args.client_secret is not None and c.client_id is not None
+            known_id = c.client_id
+            data = pulumi.Output.from_input(args.client_secret).apply(lambda s: secret_payload(c, s))
+            client_id = pulumi.Output.from_input(known_id)
+            if c.secrets_manager is not None:
+                sm = SecretsManagerSecret(f"{name}-secret", SecretsManagerSecretArgs(data=data, **settings), opts=child)
+                ref = pulumi.Output.all(sm.arn, sm.version_id).apply(  # type: ignore[arg-type]  # SDK stubs
+                    lambda v: secret_ref(c, settings, {"arn": v[0], "version_id": v[1]})
+                )
+            else:
+                kv = VaultKvSecret(f"{name}-secret", VaultKvSecretArgs(data=data, **settings), opts=child)
+                ref = kv.version.apply(lambda version: secret_ref(c, settings, {"version": version}))
+
+        self.config = pulumi.Output.all(client_id, ref).apply(  # type: ignore[arg-type]  # SDK stubs
+            lambda v: {
+                "schemaVersion": SCHEMA_VERSION,
                 "name": c.name,
                 "projectKey": c.project_key,
                 "region": c.region,
                 "scope": c.scope_string,
-                "clientId": c.client_id,
+                "clientId": v[0],
                 "grantType": c.grant_type,
                 "tokenKey": c.token_key,
                 "clientType": c.client_type,
                 "authUrl": c.token_url_base,
                 "apiUrl": c.api_base,
+                "managed": c.managed is not None,
                 # where each field sits in the stored document, for consumers reading the secret
                 "secretKeys": {k: c.secret_keys.get(k, k) for k in PAYLOAD_FIELDS},
-                "secretRef": ref,
+                "secretRef": v[1],
             }
         )
         self.register_outputs({"config": self.config})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from pulumi.runtime.config import get_config, is_config_secret
@@ -27,3 +28,16 @@ def lookup_secret(key: str) -> tuple[str | None, bool]:
     full = f"{NAMESPACE}:{key}"
     value = get_config(full)
     return (None if value is None else str(value)), is_config_secret(full)
+
+
+def rotation_request(connectors: list[str]) -> dict[str, str]:
+    """Connector name -> request ID for a rotation asked for by `python -m automation rotate`.
+
+    The command passes `CTP_ROTATE=<request id>:<connector>[,<connector>...]` (or `<request id>:*`) to this run
+    only. The ID is stored with the client, so a later run without it does not rotate again.
+    """
+    request_id, _, names = os.environ.get("CTP_ROTATE", "").partition(":")
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    if not request_id or not wanted:
+        return {}
+    return {name: request_id for name in connectors if "*" in wanted or name in wanted}

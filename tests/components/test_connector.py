@@ -55,6 +55,7 @@ def test_connector_children_and_document(mocks: Mocks) -> Any:
         assert mocks.created["patchworks-secret"][0] == "pulumi-python:dynamic/vault:KvSecret"
         assert mocks.created["patchworks-secret"][1]["path"] == "commercetools/patchworks"
         assert doc == {
+            "schemaVersion": 1,
             "name": "patchworks",
             "projectKey": PK,
             "region": "europe-west1.gcp",
@@ -65,6 +66,7 @@ def test_connector_children_and_document(mocks: Mocks) -> Any:
             "clientType": "confidential",
             "authUrl": "https://auth.europe-west1.gcp.commercetools.com",
             "apiUrl": "https://api.europe-west1.gcp.commercetools.com",
+            "managed": False,
             "secretKeys": {k: k for k in PAYLOAD_FIELDS},
             "secretRef": {
                 "store": "vault",

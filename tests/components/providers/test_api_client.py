@@ -1,0 +1,240 @@
+"""ApiClientProvider called directly against the emulator and OpenBao: managed create, rotation, retirement,
+crash recovery by name, and rollback when a step fails. After every fault the store's secret still gets a
+token and the set of clients is exactly the expected one or two."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import hvac
+import pytest
+
+from components.commercetools import CommercetoolsClient
+from components.errors import CredentialsError
+from components.providers import api_client
+from components.providers.api_client import ApiClientProvider, client_name
+from testservers.commercetools import CommercetoolsEmulator
+from testservers.openbao import OpenBaoServer
+
+PK = "shop-eu"
+ADMIN_SECRET = "admin-secret-value"
+
+
+@pytest.fixture
+def admin(emulator: CommercetoolsEmulator, vault_env: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    made = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], name="admin", secret=ADMIN_SECRET)
+    monkeypatch.setenv("CTP_ADMIN_CLIENT_ID", made.id)
+    monkeypatch.setenv("CTP_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
+    return made.id
+
+
+def props(emu: CommercetoolsEmulator, bao: OpenBaoServer, path: str, **kw: Any) -> dict[str, Any]:
+    return {
+        "connector": "patchworks",
+        "owner": "commercetools-credentials/test",
+        "project_key": PK,
+        "region": "europe-west1.gcp",
+        "auth_url": emu.url,
+        "api_url": emu.url,
+        "scopes": [f"view_orders:{PK}"],
+        "grace_hours": 0,
+        "store_kind": "vault",
+        "store": {
+            "address": bao.url,
+            "namespace": None,
+            "mount": "secret",
+            "path": path,
+            "kv_version": 2,
+            "delete_policy": "delete",
+            "adopt": False,
+        },
+        **kw,
+    }
+
+
+@pytest.fixture
+def path() -> str:
+    return f"managed/{uuid.uuid4().hex}"
+
+
+def stored(bao: OpenBaoServer, path: str) -> dict[str, Any]:
+    kv = hvac.Client(url=bao.url, token=bao.root_token).secrets.kv.v2
+    return dict(kv.read_secret_version(path=path, raise_on_deleted_version=True)["data"]["data"])
+
+
+def working(emu: CommercetoolsEmulator, bao: OpenBaoServer, path: str) -> str:
+    """The store's secret obtains a token: the one property every fault must preserve."""
+    doc = stored(bao, path)
+    CommercetoolsClient(emu.url, emu.url).request_token(doc["clientId"], doc["clientSecret"], None)
+    return str(doc["clientId"])
+
+
+def managed_clients(emu: CommercetoolsEmulator) -> set[str]:
+    return {c.id for c in emu.backend.clients(PK) if c.name != "admin"}
+
+
+def test_create_makes_tests_and_stores_the_client_without_the_secret_in_state(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    created = ApiClientProvider().create(props(emulator, openbao, path, delete_days_after_creation=30))
+    outs = created.outs
+    assert outs["generation"] == 1 and outs["client_name"].endswith("-patchworks-g1")
+    assert working(emulator, openbao, path) == outs["client_id"]
+    assert stored(openbao, path)["clientSecret"] not in repr(outs)
+    assert outs["delete_at"] is not None
+    assert managed_clients(emulator) == {outs["client_id"]}
+
+
+def test_requested_rotation_replaces_the_client_and_retires_the_old_one(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    p = ApiClientProvider()
+    first = p.create(props(emulator, openbao, path)).outs
+    news = props(emulator, openbao, path, rotation_request="r-1")
+    assert p.diff("id", first, news).changes is True
+    second = p.update("id", first, news).outs
+    assert second["generation"] == 2 and second["client_id"] != first["client_id"]
+    assert working(emulator, openbao, path) == second["client_id"]
+    assert managed_clients(emulator) == {second["client_id"]}  # grace 0: the old one is gone
+    assert p.diff("id", second, news).changes is False  # the same request does not rotate twice
+
+
+def test_grace_period_keeps_the_old_client_until_a_later_run(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, grace_hours=1)
+    first = p.create(news).outs
+    second = p.update("id", first, {**news, "rotation_request": "r-1"}).outs
+    assert managed_clients(emulator) == {first["client_id"], second["client_id"]}
+    assert p.diff("id", second, {**news, "rotation_request": "r-1"}).changes is False
+    later = api_client.now() + 2 * 3600
+    monkeypatch.setattr(api_client, "now", lambda: later)
+    assert p.diff("id", second, {**news, "rotation_request": "r-1"}).changes is True
+    third = p.update("id", second, {**news, "rotation_request": "r-1"}).outs
+    assert third["client_id"] == second["client_id"] and third["previous_client_id"] is None
+    assert managed_clients(emulator) == {second["client_id"]}
+
+
+def test_rotation_falls_due_after_rotate_after_days(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, rotate_after_days=30)
+    first = p.create(news).outs
+    assert p.diff("id", first, news).changes is False
+    later = api_client.now() + 31 * 86400
+    monkeypatch.setattr(api_client, "now", lambda: later)
+    assert p.diff("id", first, news).changes is True
+    assert p.update("id", first, news).outs["generation"] == 2
+
+
+def test_crash_after_create_rolls_back_the_orphan(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    """A run died after creating g2 (its secret is lost with it): the rerun deletes it and makes g2 again."""
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path)
+    first = p.create(news).outs
+    orphan = emulator.backend.add_client(
+        PK, [f"view_orders:{PK}"], name=client_name(api_client.ApiClientProps.model_validate(news), 2)
+    )
+    second = p.update("id", first, {**news, "rotation_request": "r-1"}).outs
+    assert second["client_id"] != orphan.id
+    assert managed_clients(emulator) == {second["client_id"]}
+    assert working(emulator, openbao, path) == second["client_id"]
+
+
+def test_crash_after_set_finishes_without_a_second_client(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    """A run died after storing g2 but before Pulumi saved its state: the rerun adopts g2."""
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path)
+    first = p.create(news).outs
+    name = client_name(api_client.ApiClientProps.model_validate(news), 2)
+    g2 = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name=name, secret="g2-secret")
+    doc = {**stored(openbao, path), "clientId": g2.id, "clientSecret": "g2-secret"}
+    hvac.Client(url=openbao.url, token=openbao.root_token).secrets.kv.v2.create_or_update_secret(path=path, secret=doc)
+    second = p.update("id", first, {**news, "rotation_request": "r-1"}).outs
+    assert second["client_id"] == g2.id
+    assert managed_clients(emulator) == {g2.id}
+    assert working(emulator, openbao, path) == g2.id
+
+
+@pytest.mark.parametrize("step", ["create", "test"])
+def test_a_failed_step_rolls_back_and_the_old_secret_keeps_working(
+    emulator: CommercetoolsEmulator,
+    openbao: OpenBaoServer,
+    admin: str,
+    path: str,
+    step: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    p = ApiClientProvider()
+    news = {**props(emulator, openbao, path), "rotation_request": "r-1"}
+    first = p.create(props(emulator, openbao, path)).outs
+    if step == "create":
+        emulator.faults.add("api_clients", status=500, times=10)
+    else:  # the new client never gets a token (propagation that does not end)
+        monkeypatch.setattr(api_client, "TEST_ATTEMPTS", 2)
+        emulator.backend.advance_clock(7200)  # the admin and the current client are old: only new ones wait
+        emulator.backend.new_client_token_delay = 3600
+    with pytest.raises(CredentialsError, match=f"rotation step {step} failed") as err:
+        p.update("id", first, news)
+    assert "still holds the previous client" in str(err.value)
+    assert managed_clients(emulator) == {first["client_id"]}
+    assert working(emulator, openbao, path) == first["client_id"]
+    emulator.faults.clear()
+    emulator.backend.new_client_token_delay = 0
+    assert p.update("id", first, news).outs["generation"] == 2  # the rerun converges
+    assert len(managed_clients(emulator)) == 1
+
+
+def test_store_down_during_set_rolls_back(
+    emulator: CommercetoolsEmulator, admin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with OpenBaoServer() as bao:
+        monkeypatch.setenv("VAULT_ADDR", bao.url)
+        monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+        news = props(emulator, bao, "managed/down")
+        p = ApiClientProvider()
+        first = p.create(news).outs
+        bao.stop()
+        with pytest.raises(CredentialsError, match=r"rotation step (set|create) failed|cannot connect"):
+            p.update("id", first, {**news, "rotation_request": "r-1"})
+    assert managed_clients(emulator) == {first["client_id"]}
+
+
+def test_missing_admin_credentials_fail_check_with_the_fix(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, path: str
+) -> None:
+    result = ApiClientProvider().check({}, props(emulator, openbao, path))
+    (failure,) = result.failures
+    assert "CTP_ADMIN_CLIENT_ID" in failure.reason and f"manage_api_clients:{PK}" in failure.reason
+
+
+def test_refresh_finds_a_deleted_client_and_update_replaces_it(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path)
+    first = p.create(news).outs
+    emulator.backend.delete_api_client(PK, first["client_id"])
+    refreshed = p.read("id", first).outs
+    assert refreshed["client_missing"] is True
+    assert p.diff("id", refreshed, news).changes is True
+    second = p.update("id", refreshed, news).outs
+    assert working(emulator, openbao, path) == second["client_id"]
+
+
+def test_delete_removes_clients_and_the_stored_value(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    p = ApiClientProvider()
+    first = p.create(props(emulator, openbao, path)).outs
+    p.delete("id", first)
+    assert managed_clients(emulator) == set()
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        stored(openbao, path)
