@@ -1,0 +1,72 @@
+"""`python -m automation <command>`: the commands pipelines call.
+
+  rotate  --stack NAME [--connector NAME ...] [--dry-run] [--json]
+  status  --stack NAME [--json]
+
+Exit codes (stable): 0 done; 1 the operation failed (the output says which step and what to do);
+2 bad usage or a stack that cannot be opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from components.errors import CredentialsError
+
+from . import rotate, status
+from .workspace import ProjectStack, StackError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m automation", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cwd", type=Path, default=Path.cwd(), help="the Pulumi project directory (default: .)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_rot = sub.add_parser("rotate", help="rotate API clients now, without downtime")
+    p_rot.add_argument("--stack", required=True)
+    p_rot.add_argument("--connector", action="append", help="only this connector (repeatable; default: all)")
+    p_rot.add_argument("--dry-run", action="store_true", help="show what would rotate; change nothing")
+    p_rot.add_argument("--json", action="store_true", help="machine-readable output")
+    p_st = sub.add_parser("status", help="each connector's client age, next rotation and expiry")
+    p_st.add_argument("--stack", required=True)
+    p_st.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+
+    try:
+        stack = ProjectStack(args.stack, args.cwd)
+        if args.command == "status":
+            rows = status.stack_status(stack)
+            print(json.dumps(status.as_json(rows), indent=2) if args.json else status.render_table(rows))
+            return 0
+        try:
+            report = rotate.Rotation(stack, args.connector, dry_run=args.dry_run).run()
+            failed = False
+        except rotate.RotationFailed as exc:
+            report, failed = exc.report, True
+        if args.json:
+            print(
+                json.dumps({"ok": not failed, "dryRun": args.dry_run, "connectors": rotate.as_json(report)}, indent=2)
+            )
+        else:
+            for r in report:
+                line = f"{r.connector} ({r.mode}): "
+                line += (
+                    r.error
+                    if r.error
+                    else (
+                        f"{r.old_client_id} -> {r.new_client_id}, verified"
+                        if r.verified
+                        else "; ".join(r.notes) or r.step
+                    )
+                )
+                print(line, file=sys.stderr if r.error else sys.stdout)
+        return 1 if failed else 0
+    except (StackError, CredentialsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

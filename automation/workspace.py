@@ -1,0 +1,81 @@
+"""The project's stacks through the Pulumi Automation API, with two calls done by hand for secrecy.
+
+`LocalWorkspace.set_config` passes a secret value on the command line (visible to every process on the machine)
+and `export_stack` asks for `--show-secrets`; for those two we run the CLI ourselves: the secret goes on stdin
+and exports stay encrypted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+from .engine import engine_bin
+
+
+class StackError(Exception):
+    """The stack could not be opened or a Pulumi command failed; the message says which and why."""
+
+
+class ProjectStack:
+    """One stack of this project, in the project directory `work_dir`."""
+
+    def __init__(self, name: str, work_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.work_dir = work_dir
+        # our engine first on PATH: the Automation API runs whatever `pulumi` it finds there
+        self.env = {**os.environ, **(env or {})}
+        self.env["PATH"] = f"{engine_bin()}{os.pathsep}{self.env.get('PATH', '')}"
+        self.env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
+        try:
+            ws = auto.LocalWorkspace(work_dir=str(work_dir), env_vars=self.env)
+            self.stack = auto.Stack.select(name, ws)
+        except auto.errors.CommandError as exc:
+            raise StackError(f"cannot open stack {name!r} in {work_dir}: {_first_error(str(exc))}") from None
+
+    def with_env(self, extra: dict[str, str]) -> ProjectStack:
+        return ProjectStack(self.name, self.work_dir, {**self.env, **extra})
+
+    def config(self) -> dict[str, Any]:
+        """Stack config without secret values (they come back as '[secret]')."""
+        out = self._cli("config", "--json")
+        return {k.split(":", 1)[1]: v.get("value") for k, v in json.loads(out).items() if not v.get("secret")}
+
+    def set_config(self, key: str, value: str, *, secret: bool = False, path: bool = False) -> None:
+        args = ["config", "set", *(["--path"] if path else []), "--secret" if secret else "--plaintext", "--", key]
+        if secret:
+            self._cli(*args, stdin=value)  # on stdin: never in a process list
+        else:
+            self._cli(*args, value)
+
+    def export(self) -> dict[str, Any]:
+        """The state with secrets still encrypted."""
+        deployment = json.loads(self._cli("stack", "export")).get("deployment") or {}
+        return dict(deployment)
+
+    def outputs(self) -> dict[str, Any]:
+        return {k: v.value for k, v in self.stack.outputs().items()}
+
+    def _cli(self, *args: str, stdin: str | None = None) -> str:
+        cut = args.index("--") if "--" in args else len(args)
+        cmd = ["pulumi", *args[:cut], "--stack", self.name, "--non-interactive", *args[cut:]]
+        proc = subprocess.run(
+            cmd, cwd=self.work_dir, env=self.env, input=stdin, capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            raise StackError(
+                f"`pulumi {args[0]} {args[1] if len(args) > 1 else ''}` failed: {_first_error(proc.stderr)}"
+            )
+        return proc.stdout
+
+
+def _first_error(text: str) -> str:
+    for line in text.splitlines():
+        if "error:" in line:
+            return line.split("error:", 1)[1].strip()
+    return text.strip().splitlines()[-1] if text.strip() else "no output"

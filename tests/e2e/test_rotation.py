@@ -1,0 +1,224 @@
+"""Managed clients and rotation end to end: the real engine, the Automation API commands, the emulator and
+OpenBao. After every step the store's secret gets a token and the emulator holds exactly the expected clients;
+the secret is never in state or output."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import hvac
+import pytest
+
+from automation.engine import ROOT
+from components.commercetools import CommercetoolsClient
+from tests.e2e.conftest import PulumiProject
+from testservers.commercetools import CommercetoolsEmulator
+from testservers.openbao import OpenBaoServer
+
+pytestmark = pytest.mark.engine
+PK = "shop-eu"
+
+
+@pytest.fixture
+def managed(project: PulumiProject, emulator: CommercetoolsEmulator) -> PulumiProject:
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], name="admin", secret="admin-secret")
+    project.env.update(CTP_ADMIN_CLIENT_ID=admin.id, CTP_ADMIN_CLIENT_SECRET="admin-secret")
+    project.init()
+    project.write_config(
+        {
+            "connectors": {
+                "patchworks": {
+                    "projectKey": PK,
+                    "scopes": [f"view_orders:{PK}"],
+                    "authUrl": emulator.url,
+                    "apiUrl": emulator.url,
+                    "vault": {"path": f"{project.uid}/patchworks"},
+                    "managed": {"graceHours": 0, "deleteDaysAfterCreation": 30, "rotateAfterDays": 7},
+                }
+            }
+        }
+    )
+    return project
+
+
+def automation(project: PulumiProject, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "automation", "--cwd", str(project.dir), *args],
+        cwd=ROOT,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"automation {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def stored(bao: OpenBaoServer, project: PulumiProject) -> dict[str, Any]:
+    kv = hvac.Client(url=bao.url, token=bao.root_token).secrets.kv.v2
+    return dict(kv.read_secret_version(path=f"{project.uid}/patchworks", raise_on_deleted_version=True)["data"]["data"])
+
+
+def assert_working(emu: CommercetoolsEmulator, bao: OpenBaoServer, project: PulumiProject) -> str:
+    doc = stored(bao, project)
+    CommercetoolsClient(emu.url, emu.url).request_token(doc["clientId"], doc["clientSecret"], None)
+    return str(doc["clientId"])
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL every process of a session, as a CI runner cancelling a job does. Killing `pulumi` alone is not
+    enough: its plugins (our dynamic providers) run in process groups of their own and would finish the step."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # field 6 of /proc/<pid>/stat: the session ID
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+
+
+def clients(emu: CommercetoolsEmulator) -> set[str]:
+    return {c.id for c in emu.backend.clients(PK) if c.name != "admin"}
+
+
+def test_managed_create_status_dry_run_and_rotate(
+    managed: PulumiProject, emulator: CommercetoolsEmulator, openbao: OpenBaoServer
+) -> None:
+    preview = managed.run("preview")
+    assert "is managed: its API client is created" in preview.stdout
+    managed.run("up", "--yes", "--skip-preview")
+    first = assert_working(emulator, openbao, managed)
+    assert clients(emulator) == {first}
+    secret = stored(openbao, managed)["clientSecret"]
+    assert managed.outputs()["connectors"]["patchworks"]["clientId"] == first
+
+    status = json.loads(automation(managed, "status", "--stack", "test", "--json").stdout)
+    assert status[0]["mode"] == "managed" and status[0]["client_id"] == first
+    assert status[0]["next_rotation"] and status[0]["expires_at"] and not status[0]["rotation_due"]
+    assert "patchworks" in automation(managed, "status", "--stack", "test").stdout
+
+    dry = json.loads(automation(managed, "rotate", "--stack", "test", "--dry-run", "--json").stdout)
+    assert dry["connectors"][0]["notes"] == ["would rotate"]
+    assert clients(emulator) == {first}  # a dry run changes nothing
+
+    done = json.loads(automation(managed, "rotate", "--stack", "test", "--json").stdout)
+    row = done["connectors"][0]
+    assert done["ok"] and row["verified"] and row["old_client_id"] == first
+    second = assert_working(emulator, openbao, managed)
+    assert row["new_client_id"] == second != first
+    assert clients(emulator) == {second}  # grace 0: the old client is retired
+
+    again = managed.run("up", "--yes", "--skip-preview")  # the request is not repeated by a plain up
+    assert "unchanged" in again.stdout and assert_working(emulator, openbao, managed) == second
+    for text in (managed.state_text(), preview.stdout, again.stdout):
+        assert secret not in text and stored(openbao, managed)["clientSecret"] not in text
+
+
+def test_scheduled_rotation_at_up(
+    managed: PulumiProject, emulator: CommercetoolsEmulator, openbao: OpenBaoServer
+) -> None:
+    config = json.loads(managed.run("config", "--json").stdout)
+    connectors = config["commercetools-credentials:connectors"]["objectValue"]
+    connectors["patchworks"]["managed"] = {"graceHours": 0, "rotateAfterDays": 0.00003}  # about 2.6 s
+    managed.write_config({"connectors": connectors})
+    managed.run("up", "--yes", "--skip-preview")
+    first = assert_working(emulator, openbao, managed)
+    time.sleep(3)
+    assert "updated" in managed.run("up", "--yes", "--skip-preview").stdout
+    second = assert_working(emulator, openbao, managed)
+    assert second != first and clients(emulator) == {second}
+
+
+def test_rotation_of_provided_credentials(
+    project: PulumiProject, emulator: CommercetoolsEmulator, openbao: OpenBaoServer
+) -> None:
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], name="admin", secret="admin-secret")
+    old = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name="by-hand", secret="old-secret")
+    project.init()
+    project.run("config", "set", "--secret", "clientSecret-patchworks", stdin="old-secret")
+    project.write_config(
+        {
+            "connectors": {
+                "patchworks": {
+                    "projectKey": PK,
+                    "scopes": [f"view_orders:{PK}"],
+                    "clientId": old.id,
+                    "authUrl": emulator.url,
+                    "apiUrl": emulator.url,
+                    "vault": {"path": f"{project.uid}/patchworks"},
+                }
+            }
+        }
+    )
+    project.run("up", "--yes", "--skip-preview")
+    no_admin = automation(project, "rotate", "--stack", "test", check=False)
+    assert no_admin.returncode == 1 and "CTP_ADMIN_CLIENT_ID" in no_admin.stderr
+    assert clients(emulator) == {old.id}
+
+    project.env.update(CTP_ADMIN_CLIENT_ID=admin.id, CTP_ADMIN_CLIENT_SECRET="admin-secret")
+    out = automation(project, "rotate", "--stack", "test", "--json")
+    row = json.loads(out.stdout)["connectors"][0]
+    new = assert_working(emulator, openbao, project)
+    assert row["verified"] and row["new_client_id"] == new != old.id
+    assert clients(emulator) == {new}
+    new_secret = stored(openbao, project)["clientSecret"]
+    assert new_secret not in out.stdout + out.stderr and new_secret not in project.state_text()
+    assert "secure" in project.config_file.read_text() and new_secret not in project.config_file.read_text()
+
+
+def test_killed_during_rotation_then_rerun_converges(
+    managed: PulumiProject, emulator: CommercetoolsEmulator, openbao: OpenBaoServer
+) -> None:
+    """SIGKILL the engine right after commercetools made the new client, before its secret reached the store:
+    the rerun must delete that orphan (its secret died with the process) and finish the rotation."""
+    managed.run("up", "--yes", "--skip-preview")
+    first = assert_working(emulator, openbao, managed)
+
+    def creates() -> int:
+        return sum(r.method == "POST" and r.endpoint == "api_clients" for r in emulator.requests)
+
+    made_before = creates()
+    # answers come late, so the kill lands after the create but before the new client's test and store write
+    emulator.faults.add("api_clients", latency=1.5)
+    emulator.faults.add("token", latency=1.5)
+    env = {**managed.env, "CTP_ROTATE": "kill-test:patchworks"}
+    proc = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", "test"],
+        cwd=managed.dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while creates() == made_before:
+        assert time.monotonic() < deadline, "the rotation never created its client"
+        time.sleep(0.01)
+    kill_session(proc.pid)  # the create was answered (logged) but nobody stored the secret
+    proc.wait()
+    emulator.faults.clear()
+    orphans = clients(emulator) - {first}
+    assert len(orphans) == 1
+    assert assert_working(emulator, openbao, managed) == first  # the store never lost its working secret
+
+    managed.env["CTP_ROTATE"] = "kill-test:patchworks"
+    locked = managed.run("up", "--yes", "--skip-preview", check=False)
+    # The file backend keeps the killed run's lock: the documented recovery is `pulumi cancel`, then rerun.
+    assert locked.returncode != 0 and "pulumi cancel" in locked.stdout + locked.stderr
+    managed.run("cancel", "--yes")
+    managed.run("up", "--yes", "--skip-preview")
+    del managed.env["CTP_ROTATE"]
+    second = assert_working(emulator, openbao, managed)
+    assert second != first and second not in orphans
+    assert clients(emulator) == {second}  # the orphan is gone, and so is the retired client
