@@ -219,6 +219,67 @@ class ManagedClient(_Model):
         return self
 
 
+class FileTarget(_Model):
+    path: str  # JSON file for pipeline artifacts; relative to the project directory
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value or "\x00" in value or "\n" in value or value.endswith("/"):
+            raise ValueError(f"{value!r} is not a file path")
+        return value
+
+
+class VaultTarget(_Model):
+    """The document beside the secret, in Vault KV v2 (same server and login as the connector's store)."""
+
+    mount: str = "secret"
+    path: str
+
+    _safe = field_validator("mount", "path")(classmethod(lambda cls, v: VaultStore._safe_path(v)))
+
+
+SSM_NAME_RE = re.compile(r"^/?[A-Za-z0-9_.\-/]{1,1011}$")
+
+
+class SsmTarget(_Model):
+    name: str
+    region: str | None = None
+    endpoint_url: str | None = None
+    tier: Literal["Standard", "Advanced"] = "Standard"
+
+    _endpoint = field_validator("endpoint_url")(classmethod(lambda cls, v: _check_base_url(v)))
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not SSM_NAME_RE.match(value) or value.lower().startswith(("/aws", "aws", "/ssm", "ssm")):
+            raise ValueError(f"{value!r} is not a usable parameter name (letters, digits, _.-/; not aws*/ssm*)")
+        return value
+
+
+class WebhookTarget(_Model):
+    url: str
+    notify_on_delete: bool = True
+
+    # https (http to loopback only), no credentials and no query: a token in a URL ends up in logs
+    _url = field_validator("url")(classmethod(lambda cls, v: _check_base_url(v)))
+
+
+class Publish(_Model):
+    """Where the connector's non-secret document goes besides the stack outputs."""
+
+    file: FileTarget | None = None
+    vault: VaultTarget | None = None
+    ssm: SsmTarget | None = None
+    webhooks: tuple[WebhookTarget, ...] = ()
+
+
+def webhook_key_config_key(connector: str) -> str:
+    """The secret config key holding the HMAC key a connector's webhooks are signed with."""
+    return f"webhookSigningKey-{connector}"
+
+
 PAYLOAD_FIELDS = ("clientId", "clientSecret", "projectKey", "region", "scopes", "authUrl", "apiUrl")
 JSON_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -235,6 +296,8 @@ class ConnectorConfig(_Model):
     client_id: str | None = None  # None when managed
     client_secret: SecretStr | None = Field(default=None, repr=False)
     managed: ManagedClient | None = None
+    publish: Publish = Publish()
+    webhook_signing_key: SecretStr | None = Field(default=None, repr=False)
     grant_type: Literal["client_credentials"] = "client_credentials"
     token_key: str = "access_token"
     client_type: Literal["confidential"] = "confidential"
@@ -327,6 +390,11 @@ class ConnectorConfig(_Model):
             raise ValueError("set both authUrl and apiUrl, or neither (the region then decides both)")
         if self.secrets_manager is not None and "vault" in self.model_fields_set:
             raise ValueError("set either vault or secretsManager: a connector keeps its secret in one store")
+        if self.publish.webhooks and self.webhook_signing_key is None:
+            raise ValueError(
+                f"{webhook_key_config_key(self.name)}: webhooks are signed with a shared key; run pulumi config set "
+                f"--secret {webhook_key_config_key(self.name)} <key of at least 16 characters>"
+            )
         if self.managed is not None and self.client_id is not None:
             raise ValueError("a managed connector gets its client from this project: remove clientId (or managed)")
         if self.managed is None and self.client_id is None:
@@ -429,28 +497,19 @@ def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConf
                 problems.append(f"{where}.name: remove it; the map key is the connector's name")
                 continue
             entry["name"] = name
+        if {"webhookSigningKey", "webhook_signing_key"} & set(entry):
+            problems.append(
+                f"{where}.webhookSigningKey: never in settings; use pulumi config set --secret "
+                f"{webhook_key_config_key(name)} <key>"
+            )
+            continue
         if "clientSecret" in entry or "client_secret" in entry:
             problems.append(
                 f"{where}.clientSecret: never put the secret in the connector settings; remove it and run\n"
                 f"  pulumi config set --secret {secret_config_key(name)} <secret>"
             )
             continue
-        value, is_secret = lookup_secret(secret_config_key(name))
-        key = secret_config_key(name)
-        if "managed" in entry:
-            if value is not None:
-                problems.append(f"{key}: remove it; a managed connector's secret is made by this project")
-            raw_list.append(entry)
-            continue
-        if value is None or value == "":
-            problems.append(f"{key}: not set; run\n  pulumi config set --secret {key} <secret>")
-        elif not is_secret:
-            problems.append(
-                f"{key}: stored in plaintext; the client secret must be secret config. Fix it with\n"
-                f"  pulumi config rm {key} && pulumi config set --secret {key} <secret>"
-            )
-        # Validate the other settings too (with a stand-in secret), so one run reports every problem.
-        entry["clientSecret"] = value if value and is_secret else "unset"
+        problems.extend(_attach_secrets(entry, name, lookup_secret))
         raw_list.append(entry)
     config: StackConfig | None = None
     try:
@@ -460,6 +519,37 @@ def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConf
     if problems or config is None:
         raise ConfigError(_report(problems))
     return config
+
+
+def _attach_secrets(entry: dict[str, Any], name: str, lookup_secret: SecretLookup) -> list[str]:
+    """Put the connector's secret config (client secret, webhook key) into its entry; return the problems."""
+    problems = []
+    hook_key, hook_secret = lookup_secret(webhook_key_config_key(name))
+    if hook_key is not None:
+        if not hook_secret:
+            problems.append(
+                f"{webhook_key_config_key(name)}: stored in plaintext; set it with pulumi config set --secret"
+            )
+        elif len(hook_key) < 16:
+            problems.append(f"{webhook_key_config_key(name)}: too short; use at least 16 random characters")
+        else:
+            entry["webhookSigningKey"] = hook_key
+    value, is_secret = lookup_secret(secret_config_key(name))
+    key = secret_config_key(name)
+    if "managed" in entry:
+        if value is not None:
+            problems.append(f"{key}: remove it; a managed connector's secret is made by this project")
+        return problems
+    if value is None or value == "":
+        problems.append(f"{key}: not set; run\n  pulumi config set --secret {key} <secret>")
+    elif not is_secret:
+        problems.append(
+            f"{key}: stored in plaintext; the client secret must be secret config. Fix it with\n"
+            f"  pulumi config rm {key} && pulumi config set --secret {key} <secret>"
+        )
+    # Validate the other settings too (with a stand-in secret), so one run reports every problem.
+    entry["clientSecret"] = value if value and is_secret else "unset"
+    return problems
 
 
 def _report(problems: list[str]) -> str:

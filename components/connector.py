@@ -21,8 +21,17 @@ import pulumi
 
 from .config import PAYLOAD_FIELDS, ConnectorConfig
 from .providers.api_client import ManagedApiClient
+from .providers.publications import (
+    FilePublication,
+    FilePublicationArgs,
+    SsmParameterPublication,
+    SsmParameterPublicationArgs,
+    WebhookPublication,
+    WebhookPublicationArgs,
+)
 from .providers.secretsmanager_secret import SecretsManagerSecret, SecretsManagerSecretArgs
 from .providers.vault_secret import VaultKvSecret, VaultKvSecretArgs
+from .publishing import integral
 
 SCHEMA_VERSION = 1
 
@@ -112,7 +121,14 @@ def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
 
 
 def secret_ref(c: ConnectorConfig, settings: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-    """Where a consumer finds the secret, and which version is current (it changes on every rotation)."""
+    """Where a consumer finds the secret, and which version is current (it changes on every rotation).
+
+    Unset fields are left out rather than null: Pulumi drops nulls inside maps on their way through the engine,
+    so a null would make the published copies differ from the output."""
+    return {k: v for k, v in _secret_ref(c, settings, state).items() if v is not None}
+
+
+def _secret_ref(c: ConnectorConfig, settings: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     if c.secrets_manager is not None:
         return {
             "store": "secretsManager",
@@ -191,22 +207,78 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 ref = kv.version.apply(lambda version: secret_ref(c, settings, {"version": version}))
 
         self.config = pulumi.Output.all(client_id, ref).apply(  # type: ignore[arg-type]  # SDK stubs
-            lambda v: {
-                "schemaVersion": SCHEMA_VERSION,
-                "name": c.name,
-                "projectKey": c.project_key,
-                "region": c.region,
-                "scope": c.scope_string,
-                "clientId": v[0],
-                "grantType": c.grant_type,
-                "tokenKey": c.token_key,
-                "clientType": c.client_type,
-                "authUrl": c.token_url_base,
-                "apiUrl": c.api_base,
-                "managed": c.managed is not None,
-                # where each field sits in the stored document, for consumers reading the secret
-                "secretKeys": {k: c.secret_keys.get(k, k) for k in PAYLOAD_FIELDS},
-                "secretRef": v[1],
-            }
+            lambda v: integral(
+                {
+                    "schemaVersion": SCHEMA_VERSION,
+                    "name": c.name,
+                    "projectKey": c.project_key,
+                    "region": c.region,
+                    "scope": c.scope_string,
+                    "clientId": v[0],
+                    "grantType": c.grant_type,
+                    "tokenKey": c.token_key,
+                    "clientType": c.client_type,
+                    "authUrl": c.token_url_base,
+                    "apiUrl": c.api_base,
+                    "managed": c.managed is not None,
+                    # where each field sits in the stored document, for consumers reading the secret
+                    "secretKeys": {k: c.secret_keys.get(k, k) for k in PAYLOAD_FIELDS},
+                    "secretRef": v[1],
+                }
+            )
         )
+        self._publish(name, c, args.owner, settings)
         self.register_outputs({"config": self.config})
+
+    def _publish(self, name: str, c: ConnectorConfig, owner: str, settings: dict[str, Any]) -> None:
+        """Publishers write only when the document changed: a rotation (new secret version) notifies."""
+        pub = c.publish
+        opts = pulumi.ResourceOptions(parent=self)
+        if pub.file is not None:
+            FilePublication(
+                f"{name}-config-file",
+                FilePublicationArgs(connector=c.name, owner=owner, path=pub.file.path, document=self.config),
+                opts=opts,
+            )
+        if pub.vault is not None:
+            address = settings.get("address") or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or ""
+            VaultKvSecret(
+                f"{name}-config-vault",
+                VaultKvSecretArgs(
+                    connector=c.name,
+                    owner=owner,
+                    address=address,
+                    namespace=settings.get("namespace"),
+                    mount=pub.vault.mount,
+                    path=pub.vault.path,
+                    data=self.config,
+                ),
+                opts=opts,
+            )
+        if pub.ssm is not None:
+            SsmParameterPublication(
+                f"{name}-config-ssm",
+                SsmParameterPublicationArgs(
+                    connector=c.name,
+                    owner=owner,
+                    name=pub.ssm.name,
+                    document=self.config,
+                    region=pub.ssm.region,
+                    endpoint_url=pub.ssm.endpoint_url,
+                    tier=pub.ssm.tier,
+                ),
+                opts=opts,
+            )
+        for i, hook in enumerate(pub.webhooks):
+            assert c.webhook_signing_key is not None  # the config model requires it with webhooks
+            WebhookPublication(
+                f"{name}-webhook-{i}",
+                WebhookPublicationArgs(
+                    connector=c.name,
+                    url=hook.url,
+                    document=self.config,
+                    notify_on_delete=hook.notify_on_delete,
+                    signing_key=pulumi.Output.secret(c.webhook_signing_key.get_secret_value()),
+                ),
+                opts=opts,
+            )

@@ -71,7 +71,6 @@ def test_connector_children_and_document(mocks: Mocks) -> Any:
             "secretRef": {
                 "store": "vault",
                 "address": "https://vault.example.com",
-                "namespace": None,
                 "mount": "secret",
                 "path": "commercetools/patchworks",
                 "kvVersion": 2,

@@ -82,7 +82,6 @@ def test_up_stores_secret_second_up_is_noop_destroy_cleans_up(
     assert doc["secretRef"] == {
         "store": "vault",
         "address": openbao.url,
-        "namespace": None,
         "mount": "secret",
         "path": f"{project.uid}/patchworks",
         "kvVersion": 2,
