@@ -26,7 +26,8 @@ from automation.engine import pulumi_env  # noqa: E402
 from testservers.commercetools import CommercetoolsEmulator  # noqa: E402
 from testservers.openbao import OpenBaoServer  # noqa: E402
 
-DEMO = ROOT / ".demo"
+# CTP_DEMO_DIR lets tests run the demo without touching a developer's .demo/
+DEMO = Path(os.environ.get("CTP_DEMO_DIR") or ROOT / ".demo").resolve()
 PROJECT_KEY = "demo-project"
 SCOPES = [f"view_orders:{PROJECT_KEY}", f"view_products:{PROJECT_KEY}"]
 PASSPHRASE = "ctp-demo-passphrase"  # protects only this throwaway demo state; real stacks use their own

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,19 @@ from testservers.moto import MotoServer
 from testservers.openbao import OpenBaoServer
 
 CANARY = "CANARY-s3cr3t-5f1e2d3c4b5a69788796a5b4"  # a secret that must never show up where it should not
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With CTP_SECURITY_COUNTS=<file>, write how many tests each `security` category has: SECURITY.md's table
+    is checked against these numbers (tests/hardening/test_security_md.py)."""
+    target = os.environ.get("CTP_SECURITY_COUNTS")
+    if not target:
+        return
+    counts: dict[str, int] = {}
+    for item in items:
+        for mark in item.iter_markers("security"):
+            counts[mark.args[0]] = counts.get(mark.args[0], 0) + 1
+    Path(target).write_text(json.dumps(counts, sort_keys=True))
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from components.errors import ConfigError
 from components.scopes import CATALOGUE, STORE_SCOPABLE, Scope, format_scopes, parse_scope, split_scopes
 from tests.conftest import CANARY
 
+pytestmark = pytest.mark.security("bad-input")
 PK = "product-patchworks"
 
 

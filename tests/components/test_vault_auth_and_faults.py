@@ -21,6 +21,8 @@ from components.vault import VaultClient
 from tests.conftest import CANARY
 from testservers.openbao import OpenBaoServer
 
+pytestmark = pytest.mark.security("faults")
+
 
 def admin(server: OpenBaoServer) -> hvac.Client:
     return hvac.Client(url=server.url, token=server.root_token)

@@ -17,6 +17,7 @@ from components.providers.api_client import ApiClientProvider, client_name
 from testservers.commercetools import CommercetoolsEmulator
 from testservers.openbao import OpenBaoServer
 
+pytestmark = pytest.mark.security("faults")
 PK = "shop-eu"
 ADMIN_SECRET = "admin-secret-value"
 
