@@ -362,31 +362,11 @@ class SecretsManagerClient:
                     code=code,
                 ) from None
             raise SecretsManagerError(f"cannot {verb} {where}: {code}: {text}", code=code) from None
-        except botocore.exceptions.NoCredentialsError:
+        except botocore.exceptions.BotoCoreError as exc:
             raise SecretsManagerError(
-                f"cannot {verb} {where}: no AWS credentials found. Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY, or a web identity (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) in the "
-                "environment that runs pulumi (credentials are never read from stack config)"
-            ) from None
-        except (botocore.exceptions.PartialCredentialsError, botocore.exceptions.CredentialRetrievalError) as exc:
-            raise SecretsManagerError(
-                f"cannot {verb} {where}: the AWS credentials are incomplete or could not be loaded "
-                f"({type(exc).__name__}). Check AWS_PROFILE / AWS_* variables in the environment that runs pulumi"
-            ) from None
-        except botocore.exceptions.ParamValidationError as exc:
-            params = sorted(set(re.findall(r"parameter ([\w.\[\]]+)", str(exc))))
-            raise SecretsManagerError(
-                f"cannot {verb} {where}: invalid request parameters {', '.join(params) or '(see botocore)'}"
-            ) from None
-        except (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError):
-            raise SecretsManagerError(
-                f"cannot {verb} {where}: no answer from {self.endpoint_url} within {CONNECT_TIMEOUT}s/{READ_TIMEOUT}s "
-                f"after {MAX_ATTEMPTS} attempts. Check network access to Secrets Manager (proxy, VPC endpoint)"
-            ) from None
-        except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError):
-            raise SecretsManagerError(
-                f"cannot {verb} {where}: cannot connect to {self.endpoint_url} after {MAX_ATTEMPTS} attempts. "
-                "Check the region, endpoint_url / AWS_ENDPOINT_URL_SECRETS_MANAGER and network access"
+                transport_message(
+                    exc, f"cannot {verb} {where}", self.endpoint_url, "Secrets Manager", "SECRETS_MANAGER"
+                )
             ) from None
 
 
@@ -395,3 +375,33 @@ def _scrub(text: str, value: str | None) -> str:
     if value:
         text = text.replace(value, "<redacted>")
     return " ".join(text.split())[:300]
+
+
+def transport_message(exc: Exception, what: str, endpoint: str | None, service: str, env_suffix: str) -> str:
+    """The message for botocore's own errors (credentials, parameters, network), shared by every AWS client:
+    what failed, why, and which setting fixes it. Never built from request values."""
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return (
+            f"{what}: no AWS credentials found. Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a "
+            "web identity (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) in the environment that runs pulumi "
+            "(credentials are never read from stack config)"
+        )
+    if isinstance(exc, botocore.exceptions.PartialCredentialsError | botocore.exceptions.CredentialRetrievalError):
+        return (
+            f"{what}: the AWS credentials are incomplete or could not be loaded ({type(exc).__name__}). Check "
+            "AWS_PROFILE / AWS_* variables in the environment that runs pulumi"
+        )
+    if isinstance(exc, botocore.exceptions.ParamValidationError):
+        params = sorted(set(re.findall(r"parameter ([\w.\[\]]+)", str(exc))))
+        return f"{what}: invalid request parameters {', '.join(params) or '(see botocore)'}"
+    if isinstance(exc, botocore.exceptions.ConnectTimeoutError | botocore.exceptions.ReadTimeoutError):
+        return (
+            f"{what}: no answer from {endpoint} within {CONNECT_TIMEOUT}s/{READ_TIMEOUT}s after {MAX_ATTEMPTS} "
+            f"attempts. Check network access to {service} (proxy, VPC endpoint)"
+        )
+    if isinstance(exc, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError):
+        return (
+            f"{what}: cannot connect to {endpoint} after {MAX_ATTEMPTS} attempts. Check the region, endpoint_url / "
+            f"AWS_ENDPOINT_URL_{env_suffix} and network access"
+        )
+    return f"{what}: {type(exc).__name__}"

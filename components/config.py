@@ -17,16 +17,14 @@ holds a secret: inside a structured object a plaintext value beside an encrypted
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -38,6 +36,7 @@ from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError
 from .scopes import PROJECT_KEY_RE, Scope, format_scopes, parse_scope, split_scopes
+from .urls import check_http_url
 
 # Config keys live in the project's namespace; messages name them as users type them, without it.
 NAMESPACE = "commercetools-credentials"
@@ -79,31 +78,14 @@ class _Model(BaseModel):
 
 
 def _check_base_url(value: str | None) -> str | None:
-    """Custom endpoints: https, or plain http to loopback only (the emulator, a local proxy)."""
+    """Custom endpoints: https, or plain http to loopback only (the emulator, a local proxy); a base URL."""
     if value is None:
         return None
+    check_http_url(value)
     parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http(s) URL; use e.g. https://auth.europe-west1.gcp.commercetools.com")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("must not contain credentials (user:password@); credentials come from secret config")
     if parts.query or parts.fragment:
         raise ValueError("must be a base URL without query or fragment")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError("must use https (plain http is allowed only for loopback addresses)")
     return value.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-BaseUrl = Annotated[str | None, BeforeValidator(lambda v: v), Field(default=None)]
 
 
 class VaultStore(_Model):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import ipaddress
 import json
 import os
 import tempfile
@@ -70,27 +69,6 @@ def text_digest(text: str) -> str:
     if isinstance(parsed, dict):
         return document_digest(parsed)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_http_url(value: str) -> str:
-    """https, or plain http to a loopback address; no credentials in the URL (they would land in state)."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError("is not an http(s) URL")
-    if parts.username or parts.password:
-        raise ValueError("must not contain credentials (user:password@): they would be stored in plain text")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ValueError("must use https (plain http is allowed only for loopback addresses)")
-    return value
 
 
 def public_url(url: str) -> str:

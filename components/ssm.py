@@ -12,7 +12,6 @@ Only plain `String` parameters: the values published here are non-secret documen
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +22,15 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from .aws import CONNECT_TIMEOUT, MAX_ATTEMPTS, MAX_RETRIES, READ_TIMEOUT, REJECTED_CREDENTIALS, THROTTLING
+from .aws import (
+    CONNECT_TIMEOUT,
+    MAX_ATTEMPTS,
+    MAX_RETRIES,
+    READ_TIMEOUT,
+    REJECTED_CREDENTIALS,
+    THROTTLING,
+    transport_message,
+)
 from .publishing import PublicationError
 
 Tier = Literal["Standard", "Advanced", "Intelligent-Tiering"]
@@ -223,29 +230,5 @@ class SsmClient:
                     code=code,
                 ) from None
             raise SsmError(f"cannot {verb} {where}: {code}: {text}", code=code) from None
-        except botocore.exceptions.NoCredentialsError:
-            raise SsmError(
-                f"cannot {verb} {where}: no AWS credentials found. Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY, or a web identity (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) in the "
-                "environment that runs pulumi (credentials are never read from stack config)"
-            ) from None
-        except (botocore.exceptions.PartialCredentialsError, botocore.exceptions.CredentialRetrievalError) as exc:
-            raise SsmError(
-                f"cannot {verb} {where}: the AWS credentials are incomplete or could not be loaded "
-                f"({type(exc).__name__}). Check AWS_PROFILE / AWS_* variables in the environment that runs pulumi"
-            ) from None
-        except botocore.exceptions.ParamValidationError as exc:
-            params = sorted(set(re.findall(r"parameter ([\w.\[\]]+)", str(exc))))
-            raise SsmError(
-                f"cannot {verb} {where}: invalid request parameters {', '.join(params) or '(see botocore)'}"
-            ) from None
-        except (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError):
-            raise SsmError(
-                f"cannot {verb} {where}: no answer from {self.endpoint_url} within {CONNECT_TIMEOUT}s/{READ_TIMEOUT}s "
-                f"after {MAX_ATTEMPTS} attempts. Check network access to SSM (proxy, VPC endpoint)"
-            ) from None
-        except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError):
-            raise SsmError(
-                f"cannot {verb} {where}: cannot connect to {self.endpoint_url} after {MAX_ATTEMPTS} attempts. "
-                "Check the region, endpoint_url / AWS_ENDPOINT_URL_SSM and network access"
-            ) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise SsmError(transport_message(exc, f"cannot {verb} {where}", self.endpoint_url, "SSM", "SSM")) from None

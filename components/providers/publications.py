@@ -48,7 +48,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, V
 from ..publishing import (
     FilePublicationError,
     canonical,
-    check_http_url,
     document_digest,
     integral,
     read_file,
@@ -57,6 +56,7 @@ from ..publishing import (
     write_file,
 )
 from ..ssm import MAX_VALUE_BYTES, SsmClient, SsmError, Tier
+from ..urls import check_http_url
 from ..webhook import EVENT_CHANGED, EVENT_DELETED, Delivery, WebhookClient
 from .vault_secret import MANAGED_BY
 

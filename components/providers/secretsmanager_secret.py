@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import re
 import secrets
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
 from pulumi.dynamic import (
@@ -35,6 +33,7 @@ from pulumi.dynamic import (
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..aws import DEFAULT_KMS_KEY, SecretDescription, SecretsManagerClient, SecretsManagerError
+from ..urls import check_http_url
 from .vault_secret import MANAGED_BY, digest
 
 OWNERSHIP_KEYS = ("managed-by", "pulumi-stack", "connector", "writer")
@@ -73,12 +72,7 @@ class _SecretSettings(BaseModel):
     def _endpoint(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
-            raise ValueError(f"{value!r} is not an http(s) endpoint URL without credentials")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("must use https (plain http is allowed only for loopback addresses)")
-        return value.rstrip("/")
+        return check_http_url(value).rstrip("/")
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -170,15 +164,6 @@ def request_token(writer: str, data_digest: str, base_version: str | None) -> st
     repair) is a new version rather than a replay of our earlier one, which would move no label.
     """
     return str(uuid.uuid5(TOKEN_NAMESPACE, f"{writer}/{data_digest}/{base_version or ''}"))
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _client(p: _SecretSettings) -> SecretsManagerClient:
