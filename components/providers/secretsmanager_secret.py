@@ -252,12 +252,36 @@ class SecretsManagerSecretProvider(ResourceProvider):
         )
         version = old.version_id
         if old.digest != data_digest:
-            version = sm.put_secret_value(
-                found.arn,
-                payload(p.data),
-                client_request_token=request_token(id_, data_digest, old.version_id),
+            version = self._stage_then_promote(
+                sm, found, payload(p.data), request_token(id_, data_digest, old.version_id), old.salt, data_digest
             )
         return UpdateResult(self._outs(p, arn=found.arn, version_id=version, salt=old.salt, digest=data_digest))
+
+    @staticmethod
+    def _stage_then_promote(
+        sm: SecretsManagerClient, found: SecretDescription, value: str, token: str, salt: str, data_digest: str
+    ) -> str:
+        """AWS's rotation order: the new value goes in as AWSPENDING, is read back, then AWSCURRENT moves to it
+        (AWS keeps the one it leaves as AWSPREVIOUS). Consumers never read a version that did not read back.
+        A rerun after a crash replays the same ClientRequestToken and continues with the same version."""
+        version = sm.put_secret_value(found.arn, value, client_request_token=token, stages=["AWSPENDING"])
+        staged = sm.get_secret_value(found.arn, version_stage=None, version_id=version)
+        if staged is None or not hmac.compare_digest(remote_digest(salt, staged.value), data_digest):
+            raise SecretsManagerError(
+                f"{sm.where(found.arn)}: the new version {version} (AWSPENDING) did not read back as written; "
+                "AWSCURRENT was left on the previous version. Rerun `pulumi up`"
+            )
+        current = found.current_version_id
+        if current != version:
+            sm.update_secret_version_stage(
+                found.arn, "AWSCURRENT", move_to_version_id=version, remove_from_version_id=current
+            )
+        # AWSPENDING stays on the version until removed; remove it only if it is still there, so a rerun that
+        # finds it already gone goes on
+        after = sm.describe_secret(found.arn)
+        if after is not None and "AWSPENDING" in after.version_stages.get(version, []):
+            sm.update_secret_version_stage(found.arn, "AWSPENDING", remove_from_version_id=version)
+        return version
 
     def read(self, id_: str, props: Any) -> ReadResult:
         """Refresh: report the remote AWSCURRENT version and a digest of its value; gone means gone."""

@@ -113,6 +113,10 @@ def sm(server: MotoServer) -> Any:
     )
 
 
+# Reads name the stage: moto answers a bare GetSecretValue from a default version that UpdateSecretVersionStage
+# does not move (AWS answers from AWSCURRENT).
+
+
 def versions(server: MotoServer, name: str) -> list[str]:
     return [v["VersionId"] for v in sm(server).list_secret_version_ids(SecretId=name)["Versions"]]
 
@@ -140,7 +144,7 @@ def test_secrets_manager_lifecycle(
     sm(moto_server).put_secret_value(SecretId=name, SecretString='{"clientSecret": "changed by hand"}')
     aws_project.run("refresh", "--yes", "--skip-preview")
     aws_project.run("up", "--yes", "--skip-preview")
-    current = sm(moto_server).get_secret_value(SecretId=name)["SecretString"]
+    current = sm(moto_server).get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]
     assert CANARY in current
 
     # replacement (same endpoint under another name) keeps the value
@@ -158,7 +162,7 @@ def test_secrets_manager_lifecycle(
         )
     )
     assert "replaced" in aws_project.run("up", "--yes", "--skip-preview").stdout
-    assert CANARY in sm(moto_server).get_secret_value(SecretId=name)["SecretString"]
+    assert CANARY in sm(moto_server).get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]
     assert CANARY not in aws_project.state_text()
 
     aws_project.run("destroy", "--yes", "--skip-preview")
@@ -175,4 +179,4 @@ def test_secrets_manager_foreign_secret_refused(
     up = aws_project.run("up", "--yes", "--skip-preview", check=False)
     assert up.returncode != 0
     assert name in up.stdout + up.stderr
-    assert sm(moto_server).get_secret_value(SecretId=name)["SecretString"] == '{"owner": "another team"}'
+    assert sm(moto_server).get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"] == '{"owner": "another team"}'

@@ -99,7 +99,10 @@ def test_changed_data_is_an_update_with_exactly_one_new_version(aws_env: MotoSer
     updated = p.update(created.id, created.outs, props(aws_env, name, secret="rotated"))
     assert updated.outs["version_id"] != created.outs["version_id"] and CANARY not in repr(updated.outs)
     stages = versions(name)
+    # staged as AWSPENDING, read back, then promoted: the new version is AWSCURRENT, the old one AWSPREVIOUS,
+    # and no AWSPENDING is left behind
     assert len(stages) == 2 and stages[updated.outs["version_id"]] == ["AWSCURRENT"]
+    assert stages[created.outs["version_id"]] == ["AWSPREVIOUS"]
     assert current(name)["clientSecret"] == "rotated"
     assert p.diff(created.id, updated.outs, props(aws_env, name, secret="rotated")).changes is False
     # a retried update (same state, same inputs) replays its token: no duplicate version
