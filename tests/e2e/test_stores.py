@@ -179,4 +179,7 @@ def test_secrets_manager_foreign_secret_refused(
     up = aws_project.run("up", "--yes", "--skip-preview", check=False)
     assert up.returncode != 0
     assert name in up.stdout + up.stderr
-    assert sm(moto_server).get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"] == '{"owner": "another team"}'
+    assert (
+        sm(moto_server).get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]
+        == '{"owner": "another team"}'
+    )
