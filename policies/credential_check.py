@@ -87,6 +87,8 @@ def validate_coverage(stack: Stack, _cfg: NoConfig) -> list[tuple[str, str | Non
         if isinstance(connector, str):
             owners.setdefault(connector, r.urn)
     checked = [name for r in stack.of_type(t.CREDENTIAL_CHECK) for name in _entries(r)]
+    # A managed connector's client is tested by its ApiClient provider (step `test`) before its secret is stored.
+    checked += [str(r.props.get("connector")) for r in stack.of_type(t.API_CLIENT)]
     return [
         (
             f"connector '{name}': no CredentialCheck checks this connector's credentials; register it in the "

@@ -3,7 +3,7 @@
 - a managed API client (`dynamic/commercetools:ApiClient`), which does not exist yet, registered under the
   type token the real one will have;
 - a CredentialCheck in a region the config model would refuse before any resource is registered;
-- a connector the CredentialCheck does not cover (only a program change can do that).
+- a stored secret whose connector the CredentialCheck does not cover (only a program change can do that).
 
 Each breaks policies; tests/policies/test_engine.py expects exactly those violations. Preview never calls
 `create`, so the stand-in provider only needs the default `check` (inputs pass through unchanged).
@@ -54,13 +54,16 @@ ApiClient(
         "delete_days_after_creation": 400,  # api-client-rotation: above 180
     },
 )
-ApiClient(  # compliant itself, but no CredentialCheck covers its connector: credential-check-coverage
-    "orphan-client",
-    {
-        "connector": "orphan",
-        "project_key": project_key,
-        "scopes": [f"view_orders:{project_key}"],
-        "rotate_after_days": 30,
-        "delete_days_after_creation": 60,
-    },
+
+
+class KvSecret(Resource, module="vault", name="KvSecret"):
+    def __init__(self, name: str, props: dict[str, Any]) -> None:
+        super().__init__(PreviewOnly(), name, props)
+
+
+# A stored secret no CredentialCheck covers (managed clients are covered by their own test step):
+# credential-check-coverage
+KvSecret(
+    "orphan-secret",
+    {"connector": "orphan", "owner": "x/y", "address": url, "mount": "secret", "path": "commercetools/orphan"},
 )
