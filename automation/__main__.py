@@ -1,10 +1,12 @@
 """`python -m automation <command>`: the commands pipelines call.
 
-  rotate  --stack NAME [--connector NAME ...] [--dry-run] [--json]
-  status  --stack NAME [--json]
+  rotate      --stack NAME [--connector NAME ...] [--dry-run] [--json]
+  status      --stack NAME [--json]
+  pr-summary  --stack NAME [--out FILE] [--policy-pack DIR] [--policy-pack-config FILE] [--json]
 
-Exit codes (stable): 0 done; 1 the operation failed (the output says which step and what to do);
-2 bad usage or a stack that cannot be opened.
+Exit codes (stable): 0 done; 1 the operation failed (the output says which step and what to do; for
+pr-summary: the preview failed or a mandatory policy is violated); 2 bad usage or a stack that cannot be
+opened. The contract, with the JSON shapes: examples/pipelines/README.md.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 
 from components.errors import CredentialsError
 
-from . import rotate, status
+from . import pr_summary, rotate, status
+from .engine import ROOT
 from .workspace import ProjectStack, StackError
 
 
@@ -32,10 +35,31 @@ def main(argv: list[str] | None = None) -> int:
     p_st = sub.add_parser("status", help="each connector's client age, next rotation and expiry")
     p_st.add_argument("--stack", required=True)
     p_st.add_argument("--json", action="store_true", help="machine-readable output")
+    p_pr = sub.add_parser("pr-summary", help="preview with the policy pack and summarise it as Markdown for a PR")
+    p_pr.add_argument("--stack", required=True)
+    p_pr.add_argument("--out", type=Path, help="write the PR comment here (Markdown, cut to 65,536 characters)")
+    p_pr.add_argument(
+        "--policy-pack", type=Path, default=ROOT / "policies", help="policy pack directory (default: policies/)"
+    )
+    p_pr.add_argument("--policy-pack-config", type=Path, help="the pack's config (JSON); default: its defaults")
+    p_pr.add_argument("--json", action="store_true", help="print the whole summary as JSON instead of Markdown")
     args = parser.parse_args(argv)
+    if args.command == "pr-summary":
+        if not (args.policy_pack / "PulumiPolicy.yaml").is_file():
+            parser.error(f"--policy-pack {args.policy_pack}: no PulumiPolicy.yaml in that directory")
+        if args.policy_pack_config is not None and not args.policy_pack_config.is_file():
+            parser.error(f"--policy-pack-config {args.policy_pack_config}: no such file")
 
     try:
         stack = ProjectStack(args.stack, args.cwd)
+        if args.command == "pr-summary":
+            return pr_summary.command(
+                stack,
+                policy_pack=args.policy_pack,
+                policy_pack_config=args.policy_pack_config,
+                out=args.out,
+                as_json_output=args.json,
+            )
         if args.command == "status":
             rows = status.stack_status(stack)
             print(json.dumps(status.as_json(rows), indent=2) if args.json else status.render_table(rows))
