@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup engine demo test lint bench clean
+.PHONY: setup engine demo test lint bench golden clean
 
 setup: $(STAMP) engine
 
@@ -28,6 +28,14 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# Not part of `make test` (CI does not run it): about 10 minutes on 2 cores; writes bench/RESULTS.md.
+bench: setup
+	$(PY) bench/run.py
+
+# Regenerate pr-summary's golden files from real previews (review the diff before committing).
+golden: setup
+	UPDATE_GOLDEN=1 $(PY) -m pytest tests/e2e/test_pr_summary.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

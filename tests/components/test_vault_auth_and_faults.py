@@ -206,3 +206,21 @@ def test_kv_v2_adopt_takes_a_hand_made_path_but_never_another_stacks(
     other = props(bao, "pasted/patchworks", adopt=True, owner="commercetools-credentials/other")
     with pytest.raises(VaultError, match="belongs to commercetools-credentials/test/patchworks"):
         VaultKvSecretProvider().create(other)
+
+
+def test_namespace_isolates_paths(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """X-Vault-Namespace (VAULT_NAMESPACE or vault.namespace): the same path in two namespaces is two secrets."""
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    client = admin(bao)
+    client.write("sys/namespaces/team-a")
+    scoped = hvac.Client(url=bao.url, token=bao.root_token, namespace="team-a")
+    scoped.sys.enable_secrets_engine("kv", path="secret", options={"version": "2"})
+    p = props(bao, "ns/patchworks", namespace="team-a")
+    VaultKvSecretProvider().create(p)
+    stored = scoped.secrets.kv.v2.read_secret_version(path="ns/patchworks", raise_on_deleted_version=True)
+    assert stored["data"]["data"]["clientSecret"] == CANARY
+    with pytest.raises(hvac.exceptions.InvalidPath):  # not in the root namespace
+        client.secrets.kv.v2.read_secret_version(path="ns/patchworks", raise_on_deleted_version=True)
+    monkeypatch.setenv("VAULT_ADDR", bao.url)
+    monkeypatch.setenv("VAULT_NAMESPACE", "team-a")
+    assert VaultClient().read_secret_version("ns/patchworks") is not None  # the environment's namespace
