@@ -20,18 +20,11 @@ from typing import Any
 import pulumi
 
 from .config import PAYLOAD_FIELDS, ConnectorConfig
-from .providers.api_client import ManagedApiClient
-from .providers.publications import (
-    FilePublication,
-    FilePublicationArgs,
-    SsmParameterPublication,
-    SsmParameterPublicationArgs,
-    WebhookPublication,
-    WebhookPublicationArgs,
-)
-from .providers.secretsmanager_secret import SecretsManagerSecret, SecretsManagerSecretArgs
 from .providers.vault_secret import VaultKvSecret, VaultKvSecretArgs
 from .publishing import integral
+
+# Managed clients, Secrets Manager and the publishers are imported where a connector uses them: they pull in
+# boto3, which costs every `pulumi` command about 0.15 s when no connector needs it (bench/RESULTS.md).
 
 SCHEMA_VERSION = 1
 
@@ -161,6 +154,8 @@ class CommercetoolsConnector(pulumi.ComponentResource):
         client_id: pulumi.Output[str]
         ref: pulumi.Output[dict[str, Any]]
         if c.managed is not None:
+            from .providers.api_client import ManagedApiClient
+
             m = c.managed
             managed = ManagedApiClient(
                 f"{name}-client",
@@ -198,6 +193,8 @@ class CommercetoolsConnector(pulumi.ComponentResource):
             data = pulumi.Output.from_input(args.client_secret).apply(lambda s: secret_payload(c, s))
             client_id = pulumi.Output.from_input(known_id)
             if c.secrets_manager is not None:
+                from .providers.secretsmanager_secret import SecretsManagerSecret, SecretsManagerSecretArgs
+
                 sm = SecretsManagerSecret(f"{name}-secret", SecretsManagerSecretArgs(data=data, **settings), opts=child)
                 ref = pulumi.Output.all(sm.arn, sm.version_id).apply(  # type: ignore[arg-type]  # SDK stubs
                     lambda v: secret_ref(c, settings, {"arn": v[0], "version_id": v[1]})
@@ -228,11 +225,24 @@ class CommercetoolsConnector(pulumi.ComponentResource):
             )
         )
         self._publish(name, c, args.owner, settings)
-        self.register_outputs({"config": self.config})
+        # The document is the stack's output (`connectors.<name>`); registering it here too would store it twice
+        # in state, 1.6 kB per connector that every checkpoint rewrites (bench/RESULTS.md).
+        self.register_outputs({})
 
     def _publish(self, name: str, c: ConnectorConfig, owner: str, settings: dict[str, Any]) -> None:
         """Publishers write only when the document changed: a rotation (new secret version) notifies."""
         pub = c.publish
+        if pub.file is None and pub.vault is None and pub.ssm is None and not pub.webhooks:
+            return
+        from .providers.publications import (
+            FilePublication,
+            FilePublicationArgs,
+            SsmParameterPublication,
+            SsmParameterPublicationArgs,
+            WebhookPublication,
+            WebhookPublicationArgs,
+        )
+
         opts = pulumi.ResourceOptions(parent=self)
         if pub.file is not None:
             FilePublication(

@@ -33,7 +33,6 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
-    Resource,
     ResourceProvider,
     UpdateResult,
 )
@@ -43,6 +42,7 @@ from ..commercetools import CommercetoolsClient, Token
 from ..errors import CommercetoolsError, CredentialsError, InvalidClientError
 from ..vault import VaultClient
 from . import stores
+from .base import PlainProviderResource
 
 DAY = 86400.0
 TEST_ATTEMPTS = 6  # a new client's first token: about 8 s of retries in all
@@ -355,7 +355,7 @@ class ApiClientProvider(ResourceProvider):
         )
 
 
-class ManagedApiClient(Resource, module="commercetools", name="ApiClient"):
+class ManagedApiClient(PlainProviderResource, module="commercetools", name="ApiClient"):
     """A commercetools API client this project creates, stores and rotates."""
 
     client_id: pulumi.Output[str]

@@ -39,7 +39,6 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
-    Resource,
     ResourceProvider,
     UpdateResult,
 )
@@ -58,6 +57,7 @@ from ..publishing import (
 from ..ssm import MAX_VALUE_BYTES, SsmClient, SsmError, Tier
 from ..urls import check_http_url
 from ..webhook import EVENT_CHANGED, EVENT_DELETED, Delivery, WebhookClient
+from .base import PlainProviderResource
 from .vault_secret import MANAGED_BY
 
 MARKER = "_publishedBy"  # the key a published file carries to say who wrote it
@@ -249,7 +249,7 @@ class FilePublicationProvider(ResourceProvider):
         return {**outs, "absolute_path": os.path.abspath(p.path), "digest": document_digest(p.document)}
 
 
-class FilePublication(Resource, module="publish", name="File"):
+class FilePublication(PlainProviderResource, module="publish", name="File"):
     """A connector's config document as a JSON file."""
 
     path: pulumi.Output[str]
@@ -464,7 +464,7 @@ class SsmParameterPublicationProvider(ResourceProvider):
         return {**outs, "version": version, "digest": document_digest(p.document)}
 
 
-class SsmParameterPublication(Resource, module="publish", name="SsmParameter"):
+class SsmParameterPublication(PlainProviderResource, module="publish", name="SsmParameter"):
     """A connector's config document as an SSM String parameter."""
 
     name: pulumi.Output[str]
@@ -607,7 +607,7 @@ class WebhookPublicationProvider(ResourceProvider):
         }
 
 
-class WebhookPublication(Resource, module="publish", name="Webhook"):
+class WebhookPublication(PlainProviderResource, module="publish", name="Webhook"):
     """A connector's config document, POSTed (signed) to a receiver whenever it changes."""
 
     url: pulumi.Output[str]

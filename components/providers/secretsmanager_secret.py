@@ -26,7 +26,6 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
-    Resource,
     ResourceProvider,
     UpdateResult,
 )
@@ -34,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..aws import DEFAULT_KMS_KEY, SecretDescription, SecretsManagerClient, SecretsManagerError
 from ..urls import check_http_url
+from .base import PlainProviderResource
 from .vault_secret import MANAGED_BY, digest
 
 OWNERSHIP_KEYS = ("managed-by", "pulumi-stack", "connector", "writer")
@@ -370,7 +370,7 @@ class SecretsManagerSecretProvider(ResourceProvider):
         return {**outs, "arn": arn, "version_id": version_id, "salt": salt, "digest": digest}
 
 
-class SecretsManagerSecret(Resource, module="aws", name="SecretsManagerSecret"):
+class SecretsManagerSecret(PlainProviderResource, module="aws", name="SecretsManagerSecret"):
     """One Secrets Manager secret holding a connector's credentials as JSON."""
 
     arn: pulumi.Output[str]

@@ -8,18 +8,23 @@ reuses the store providers' create/update/delete, and so their ownership, check-
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..aws import SecretsManagerClient
 from ..vault import VaultClient
-from .secretsmanager_secret import SecretsManagerSecretProvider
 from .vault_secret import VaultKvSecretProvider
+
+if TYPE_CHECKING:
+    from .secretsmanager_secret import SecretsManagerSecretProvider
 
 StoreKind = Literal["vault", "secretsManager"]
 
 
 def _provider(kind: StoreKind) -> VaultKvSecretProvider | SecretsManagerSecretProvider:
-    return VaultKvSecretProvider() if kind == "vault" else SecretsManagerSecretProvider()
+    if kind == "vault":
+        return VaultKvSecretProvider()
+    from .secretsmanager_secret import SecretsManagerSecretProvider  # boto3 only when a connector uses AWS
+
+    return SecretsManagerSecretProvider()
 
 
 def write(
@@ -46,6 +51,8 @@ def read_current(kind: StoreKind, state: dict[str, Any]) -> dict[str, Any] | Non
         )
         found = vault.read_secret(state["path"]) if vault.kv_version == 1 else vault.read_secret_version(state["path"])
         return None if found is None else found.data
+    from ..aws import SecretsManagerClient  # boto3 only when a connector uses AWS
+
     sm = SecretsManagerClient(region=state.get("region"), endpoint_url=state.get("endpoint_url"))
     value = sm.get_secret_value(state["name"])
     if value is None:

@@ -22,7 +22,6 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
-    Resource,
     ResourceProvider,
     UpdateResult,
 )
@@ -30,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import VaultError
 from ..vault import VaultClient
+from .base import PlainProviderResource
 
 MANAGED_BY = "ctp-credentials"
 DeletePolicy = Literal["keep", "delete", "destroy"]
@@ -234,7 +234,7 @@ class VaultKvSecretProvider(ResourceProvider):
         return {**outs, "version": version, "salt": salt, "digest": digest}
 
 
-class VaultKvSecret(Resource, module="vault", name="KvSecret"):
+class VaultKvSecret(PlainProviderResource, module="vault", name="KvSecret"):
     """One KV v2 secret holding a connector's credentials."""
 
     version: pulumi.Output[int]

@@ -108,3 +108,18 @@ def test_diff_unchanged_is_no_change(emulator: CommercetoolsEmulator) -> None:
     assert CredentialCheckProvider().diff("id", outs, p).changes is False
     rotated = props(entry(emulator, "a", c.id, "rotated", [f"view_orders:{PK}"]))
     assert CredentialCheckProvider().diff("id", outs, rotated).changes is True
+
+
+def test_a_pass_is_reused_within_the_run_but_a_failure_and_refresh_are_not(emulator: CommercetoolsEmulator) -> None:
+    """`up` calls check() then create(): the second asks commercetools nothing (tokens should be reused)."""
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    p = props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"]))
+    provider = CredentialCheckProvider()
+    assert provider.check({}, p).failures == []
+    created = provider.create(p)
+    assert emulator.count("token") == 1
+    provider.read(created.id, created.outs)  # refresh always asks again
+    assert emulator.count("token") == 2
+    wrong = props(entry(emulator, "a", c.id, "not-the-secret", [f"view_orders:{PK}"]))
+    assert provider.check({}, wrong).failures and provider.check({}, wrong).failures
+    assert emulator.count("token") == 4  # failures are never reused
