@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup engine demo test lint bench golden clean
+.PHONY: setup engine demo test lint bench bench-profile golden clean
 
 setup: $(STAMP) engine
 
@@ -32,6 +32,11 @@ lint: setup
 # Not part of `make test` (CI does not run it): about 10 minutes on 2 cores; writes bench/RESULTS.md.
 bench: setup
 	$(PY) bench/run.py
+
+# Profile one `up` of 50 connectors and of the baseline (engine pprof + py-spy): bench/PROFILE.md.
+bench-profile: setup
+	$(PY) -m pip install --quiet --disable-pip-version-check py-spy==0.4.3
+	$(PY) bench/run.py --profile
 
 # Regenerate pr-summary's golden files from real previews (review the diff before committing).
 golden: setup
