@@ -88,27 +88,10 @@ class SecretsManagerClient:
     """Secrets Manager verbs in one region, named after the API actions."""
 
     def __init__(self, *, region: str | None = None, endpoint_url: str | None = None) -> None:
-        region = region or os.environ.get("AWS_REGION") or None  # else boto3: AWS_DEFAULT_REGION, the profile
-        config = Config(
-            retries={"mode": "standard", "max_attempts": MAX_RETRIES},
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
-        )
         try:
-            session = boto3.session.Session()
-            self._client = session.client(
-                "secretsmanager", region_name=region, endpoint_url=endpoint_url or None, config=config
-            )
-        except botocore.exceptions.NoRegionError:
-            raise SecretsManagerError(
-                "no AWS region for Secrets Manager: set the region in the connector's Secrets Manager config, "
-                "or AWS_REGION in the environment that runs pulumi"
-            ) from None
-        except botocore.exceptions.ProfileNotFound as exc:
-            raise SecretsManagerError(
-                f"AWS profile {exc.kwargs.get('profile')!r} (AWS_PROFILE) is not in the AWS config files: "
-                "fix AWS_PROFILE or ~/.aws/config"
-            ) from None
+            self._client = boto_client("secretsmanager", region, endpoint_url)
+        except ValueError as exc:
+            raise SecretsManagerError(f"{exc} (Secrets Manager: the connector's secretsManager.region)") from None
         self.region: str = self._client.meta.region_name
         self.endpoint_url: str = self._client.meta.endpoint_url
 
@@ -405,3 +388,25 @@ def transport_message(exc: Exception, what: str, endpoint: str | None, service: 
             f"AWS_ENDPOINT_URL_{env_suffix} and network access"
         )
     return f"{what}: {type(exc).__name__}"
+
+
+def boto_client(service: str, region: str | None, endpoint_url: str | None) -> Any:
+    """A boto3 client with our timeouts and botocore's standard retry mode, credentials from the default chain
+    only. ValueError says what is missing (region, profile) and how to fix it."""
+    config = Config(
+        retries={"mode": "standard", "max_attempts": MAX_RETRIES},
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+    )
+    region = region or os.environ.get("AWS_REGION") or None  # else boto3: AWS_DEFAULT_REGION, the profile
+    try:
+        return boto3.session.Session().client(
+            service, region_name=region, endpoint_url=endpoint_url or None, config=config
+        )
+    except botocore.exceptions.NoRegionError:
+        raise ValueError("no AWS region: set it in the connector's config, or AWS_REGION where pulumi runs") from None
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ValueError(
+            f"AWS profile {exc.kwargs.get('profile')!r} (AWS_PROFILE) is not in the AWS config files: "
+            "fix AWS_PROFILE or ~/.aws/config"
+        ) from None

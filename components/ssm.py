@@ -11,24 +11,19 @@ Only plain `String` parameters: the values published here are non-secret documen
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import boto3
 import botocore.exceptions
-from botocore.config import Config
 
 from .aws import (
-    CONNECT_TIMEOUT,
     MAX_ATTEMPTS,
-    MAX_RETRIES,
-    READ_TIMEOUT,
     REJECTED_CREDENTIALS,
     THROTTLING,
+    boto_client,
     transport_message,
 )
 from .publishing import PublicationError
@@ -72,25 +67,10 @@ class SsmClient:
     """Parameter Store verbs in one region, named after the API actions."""
 
     def __init__(self, *, region: str | None = None, endpoint_url: str | None = None) -> None:
-        region = region or os.environ.get("AWS_REGION") or None  # else boto3: AWS_DEFAULT_REGION, the profile
-        config = Config(
-            retries={"mode": "standard", "max_attempts": MAX_RETRIES},
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
-        )
         try:
-            session = boto3.session.Session()
-            self._client = session.client("ssm", region_name=region, endpoint_url=endpoint_url or None, config=config)
-        except botocore.exceptions.NoRegionError:
-            raise SsmError(
-                "no AWS region for SSM Parameter Store: set the region in the connector's SSM publication config, "
-                "or AWS_REGION in the environment that runs pulumi"
-            ) from None
-        except botocore.exceptions.ProfileNotFound as exc:
-            raise SsmError(
-                f"AWS profile {exc.kwargs.get('profile')!r} (AWS_PROFILE) is not in the AWS config files: "
-                "fix AWS_PROFILE or ~/.aws/config"
-            ) from None
+            self._client = boto_client("ssm", region, endpoint_url)
+        except ValueError as exc:
+            raise SsmError(f"{exc} (SSM Parameter Store: the connector's publish.ssm.region)") from None
         self.region: str = self._client.meta.region_name
         self.endpoint_url: str = self._client.meta.endpoint_url
 
