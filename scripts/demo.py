@@ -28,6 +28,7 @@ from testservers.openbao import OpenBaoServer  # noqa: E402
 
 # CTP_DEMO_DIR lets tests run the demo without touching a developer's .demo/
 DEMO = Path(os.environ.get("CTP_DEMO_DIR") or ROOT / ".demo").resolve()
+PROJECT = DEMO / "project"
 PROJECT_KEY = "demo-project"
 SCOPES = [f"view_orders:{PROJECT_KEY}", f"view_products:{PROJECT_KEY}"]
 PASSPHRASE = "ctp-demo-passphrase"  # protects only this throwaway demo state; real stacks use their own
@@ -43,12 +44,10 @@ class Demo:
     def pulumi(self, *args: str, stack: str, stdin: str | None = None, check: bool = True) -> str:
         """Run the real CLI; everything it prints goes to the terminal and to .demo/demo.log."""
         flags = [] if args[:2] == ("stack", "init") else ["--stack", stack]
-        if args[0] in ("config", "preview", "up", "destroy"):
-            flags += ["--config-file", str(DEMO / f"Pulumi.{stack}.yaml")]
         cut = args.index("--") if "--" in args else len(args)  # after `--` come values only
         cmd = ["pulumi", *args[:cut], *flags, *args[cut:]]
         print(f"\n$ {' '.join(cmd)}", flush=True)
-        proc = subprocess.run(cmd, check=False, cwd=ROOT, env=self.env, input=stdin, capture_output=True, text=True)
+        proc = subprocess.run(cmd, check=False, cwd=PROJECT, env=self.env, input=stdin, capture_output=True, text=True)
         out = proc.stdout + proc.stderr
         print(out.rstrip(), flush=True)
         self.log.write(f"$ {' '.join(cmd)}\n{out}\n")
@@ -77,6 +76,12 @@ class Demo:
 def main() -> int:
     shutil.rmtree(DEMO, ignore_errors=True)  # a fresh demo every run: OpenBao's dev server is in-memory
     (DEMO / "state").mkdir(parents=True)
+    # The program runs from a copy under .demo/, so stack files (Pulumi.<stack>.yaml) never land in the checkout.
+    PROJECT.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, PROJECT / name)
+    shutil.copytree(ROOT / "components", PROJECT / "components", ignore=shutil.ignore_patterns("__pycache__"))
+    (PROJECT / ".venv").symlink_to(ROOT / ".venv")
     secret = os.environ.get("CTP_DEMO_CLIENT_SECRET") or secrets.token_urlsafe(24)
 
     with CommercetoolsEmulator() as emulator, OpenBaoServer() as bao:

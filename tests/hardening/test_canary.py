@@ -173,3 +173,4 @@ def test_demo_output_and_files_hold_no_secret(tmp_path: Path) -> None:
     assert "OK: the wrong secret was refused during preview" in proc.stdout
     assert CLIENT not in proc.stdout + proc.stderr
     assert CLIENT not in everything_written(tmp_path / "demo")
+    assert not list(ROOT.glob("Pulumi.demo*.yaml"))  # the demo keeps everything under its directory
