@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import Resource, ResourceProvider
+from pulumi.dynamic import CheckFailure, CheckResult, Resource, ResourceProvider
 from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
+from pydantic import BaseModel, ValidationError
 
 
 class PlainProviderResource(Resource):
@@ -28,3 +29,15 @@ class PlainProviderResource(Resource):
         props = {**props, PROVIDER_KEY: serialize_provider(provider)}
         # CustomResource's constructor, as Resource's own does, minus the Output.secret around the provider.
         pulumi.CustomResource.__init__(self, f"pulumi-python:{self._resource_type_name}", name, props, opts)
+
+
+def check_inputs(model: type[BaseModel], news: Any) -> CheckResult:
+    """The `check()` of a provider whose only check is its props model: one failure per invalid field.
+    Inputs still unknown (from resources not created yet) are checked in `up`, when they are known."""
+    if pulumi.contains_unknowns(news):
+        return CheckResult(news, [])
+    try:
+        model.model_validate(news)
+    except ValidationError as exc:
+        return CheckResult(news, [CheckFailure(str(e["loc"][0]) if e["loc"] else "", e["msg"]) for e in exc.errors()])
+    return CheckResult(news, [])

@@ -57,7 +57,7 @@ from ..publishing import (
 from ..ssm import MAX_VALUE_BYTES, SsmClient, SsmError, Tier
 from ..urls import check_http_url
 from ..webhook import EVENT_CHANGED, EVENT_DELETED, Delivery, WebhookClient
-from .base import PlainProviderResource
+from .base import PlainProviderResource, check_inputs
 from .vault_secret import MANAGED_BY
 
 MARKER = "_publishedBy"  # the key a published file carries to say who wrote it
@@ -172,13 +172,7 @@ class FilePublicationProvider(ResourceProvider):
     IDENTITY = ("path",)
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
-        if pulumi.contains_unknowns(news):
-            return CheckResult(news, [])
-        try:
-            FilePublicationProps.model_validate(news)
-        except ValidationError as exc:
-            return CheckResult(news, _failures(exc))
-        return CheckResult(news, [])
+        return check_inputs(FilePublicationProps, news)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         old, new = _normalized(_FileSettings, olds), _normalized(_FileSettings, news)
@@ -348,13 +342,7 @@ class SsmParameterPublicationProvider(ResourceProvider):
     REMOTE = ("connector", "owner", "tier")
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
-        if pulumi.contains_unknowns(news):
-            return CheckResult(news, [])
-        try:
-            SsmParameterPublicationProps.model_validate(news)
-        except ValidationError as exc:
-            return CheckResult(news, _failures(exc))
-        return CheckResult(news, [])
+        return check_inputs(SsmParameterPublicationProps, news)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         old, new = _normalized(_SsmSettings, olds), _normalized(_SsmSettings, news)
@@ -542,13 +530,7 @@ class WebhookPublicationProvider(ResourceProvider):
     """Holds no key: the signing key is a secret input, passed to each call and kept in state as a secret."""
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
-        if pulumi.contains_unknowns(news):
-            return CheckResult(news, [])
-        try:
-            WebhookPublicationProps.model_validate(news)
-        except ValidationError as exc:
-            return CheckResult(news, _failures(exc))
-        return CheckResult(news, [])
+        return check_inputs(WebhookPublicationProps, news)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         old, new = _normalized(_WebhookSettings, olds), _normalized(_WebhookSettings, news)

@@ -21,7 +21,6 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
@@ -29,11 +28,11 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..aws import DEFAULT_KMS_KEY, SecretDescription, SecretsManagerClient, SecretsManagerError
 from ..urls import check_http_url
-from .base import PlainProviderResource
+from .base import PlainProviderResource, check_inputs
 from .vault_secret import MANAGED_BY, digest
 
 OWNERSHIP_KEYS = ("managed-by", "pulumi-stack", "connector", "writer")
@@ -187,13 +186,7 @@ class SecretsManagerSecretProvider(ResourceProvider):
     STATE_ONLY = ("recovery_window_days", "force_delete", "restore_if_deleted")  # used by later calls only
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
-        if pulumi.contains_unknowns(news):
-            return CheckResult(news, [])
-        try:
-            SecretsManagerSecretProps.model_validate(news)
-        except ValidationError as exc:
-            return CheckResult(news, [CheckFailure(str(e["loc"][0]), e["msg"]) for e in exc.errors()])
-        return CheckResult(news, [])
+        return check_inputs(SecretsManagerSecretProps, news)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         old, new = _normalized(olds), _normalized(news)

@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 import pulumi
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
@@ -25,11 +24,11 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from ..errors import VaultError
 from ..vault import VaultClient
-from .base import PlainProviderResource
+from .base import PlainProviderResource, check_inputs
 
 MANAGED_BY = "ctp-credentials"
 DeletePolicy = Literal["keep", "delete", "destroy"]
@@ -108,13 +107,7 @@ class VaultKvSecretProvider(ResourceProvider):
     IDENTITY = ("address", "namespace", "mount", "path", "kv_version")
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
-        if pulumi.contains_unknowns(news):
-            return CheckResult(news, [])
-        try:
-            VaultKvSecretProps.model_validate(news)
-        except ValidationError as exc:
-            return CheckResult(news, [CheckFailure(str(e["loc"][0]), e["msg"]) for e in exc.errors()])
-        return CheckResult(news, [])
+        return check_inputs(VaultKvSecretProps, news)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         olds, news = _with_defaults(olds), _with_defaults(news)
