@@ -34,7 +34,6 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
@@ -42,7 +41,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from ..publishing import (
     FilePublicationError,
@@ -64,10 +63,6 @@ MARKER = "_publishedBy"  # the key a published file carries to say who wrote it
 SCHEMA_VERSION = 1  # of the "deleted" webhook body
 SSM_NAME_RE = re.compile(r"^[A-Za-z0-9_./-]{1,1011}$")
 SSM_MAX_LEVELS = 15
-
-
-def _failures(exc: ValidationError) -> list[CheckFailure]:
-    return [CheckFailure(str(e["loc"][0]) if e["loc"] else "", e["msg"]) for e in exc.errors()]
 
 
 def _normalized(model: type[BaseModel], props: Any) -> dict[str, Any]:
