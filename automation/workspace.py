@@ -15,7 +15,10 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from . import eventlog
 from .engine import engine_bin
+
+eventlog.install()  # every preview/up below reads its events whole (see eventlog.py)
 
 
 class StackError(Exception):

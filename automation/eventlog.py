@@ -1,0 +1,49 @@
+"""Read the engine's event log without losing events.
+
+The Automation API has the CLI write one JSON event per line to a temp file (`--event-log`) and tails it in a
+thread. In SDK 3.79 that thread `json.loads` whatever `readline()` returns. The CLI writes each event with one
+`write()`, but a reader can still catch a large event half written (the file grows page by page); the half
+line does not parse, the thread dies and every later event is lost (pulumi/pulumi#9269, #6768). A PR summary
+then says a failing credential check "did not run". `install()` swaps in a reader that waits for the newline.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from pulumi.automation import EngineEvent
+from pulumi.automation import _stack as sdk_stack
+
+POLL_SECONDS = 0.05
+
+
+def watch_logs(filename: str, callback: Callable[[EngineEvent], object]) -> None:
+    """Call `callback` with each event of the log at `filename`, in order, until the engine's cancel event."""
+    pending = ""
+    with open(filename, encoding="utf-8") as log:
+        while True:
+            chunk = log.readline()
+            if not chunk:
+                time.sleep(POLL_SECONDS)
+                continue
+            pending += chunk
+            if not pending.endswith("\n"):
+                continue  # the writer is mid-event: keep what we have, read the rest on the next turn
+            line, pending = pending, ""
+            event = EngineEvent.from_json(json.loads(line))
+            callback(event)
+            if event.cancel_event is not None:
+                return  # the engine's last event
+
+
+def install() -> None:
+    """Make the SDK's preview/up/refresh/destroy read their event logs with `watch_logs`.
+
+    They look `_watch_logs` up in their module at call time, so replacing the module attribute is enough. The
+    SDK is pinned (requirements.txt); tests/automation/test_eventlog.py fails if a new SDK renames it.
+    """
+    if not callable(getattr(sdk_stack, "_watch_logs", None)):
+        raise RuntimeError("pulumi.automation._stack._watch_logs is gone: review automation/eventlog.py")
+    sdk_stack._watch_logs = watch_logs
