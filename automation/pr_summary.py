@@ -52,6 +52,10 @@ CHECK_NAME = "credential-check"
 CONFIG_KEY = "commercetools-credentials:connectors"
 DAY = 86400.0
 NOTE_MAX = 700  # the note on what a cut comment leaves out
+INCOMPLETE_LOG = (
+    "the engine's event log ended before its last event, so this summary may miss changes and failures: "
+    "rerun the job, and report it with the job log if it happens again"
+)
 ITEM_MAX = 4_000  # one message in the Markdown; longer ones are cut (the JSON keeps them whole)
 
 CONNECTOR_RE = re.compile(r"connector '([a-z0-9][a-z0-9-]{0,47})'")
@@ -585,12 +589,18 @@ def summarise(
     policy_packs: Iterable[str] = (),
     redact: Redactor | None = None,
     now: float | None = None,
+    log_complete: bool = True,
 ) -> Summary:
-    """The summary of one preview's engine events. `failure`: what the CLI said when it failed."""
+    """The summary of one preview's engine events. `failure`: what the CLI said when it failed.
+    `log_complete=False`: the event log ended before the engine's last event; the summary fails (exit 1)."""
     builder = _Builder(time.time() if now is None else now)
     for event in events:
         builder.add(event)
     summary = builder.build(stack, preview_failed=preview_failed, failure=failure, packs=list(policy_packs))
+    if not log_complete:
+        # Safe side: from part of the events a failing check reads as "not run" and changes go missing.
+        summary.preview_failed = True
+        summary.errors.append(INCOMPLETE_LOG)
     summary.redact = redact or Redactor()
     return _redact(summary, summary.redact)
 
@@ -973,6 +983,7 @@ def run_preview(
         policy_packs=packs,
         redact=redact,
         now=now,
+        log_complete=bool(events) and events[-1].cancel_event is not None,  # the engine always ends with it
     )
 
 

@@ -129,6 +129,15 @@ def test_changes_per_connector_with_the_replacement_called_out() -> None:
     assert summary.exit_code == 0
 
 
+def test_an_event_log_cut_short_fails_the_summary_instead_of_passing_part_of_it() -> None:
+    events = clean_events()[:3]  # the reader lost the rest: no check step, no summary event
+    summary, text = render(events, log_complete=False)
+    assert summary.exit_code == 1
+    assert text.splitlines()[0].startswith("❌ **`test`: preview failed**")
+    assert "event log ended before its last event" in text and "rerun the job" in text
+    assert render(events)[0].exit_code == 0  # the same events, read whole, are a passing preview
+
+
 def test_a_failed_credential_check_fails_and_names_the_connector() -> None:
     events = [ev.prelude({"patchworks": {}, "storefront": {"clientId": "sf-2"}})]
     for name in ("patchworks", "storefront"):
