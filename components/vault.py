@@ -60,6 +60,9 @@ class VaultClient:
         if not self.address:
             raise VaultError("no Vault address: set VAULT_ADDR, or vault.address in the connector's config")
         cacert = _env("CACERT")
+        if cacert and not os.path.isfile(cacert):
+            raise VaultError(f"VAULT_CACERT is {cacert}, which is not a file: point it at the PEM file of the CA")
+        # VAULT_SKIP_VERIFY is not honoured on purpose: the client secret must not go to an unverified server.
         self._client = hvac.Client(url=self.address, namespace=self.namespace, verify=cacert or True, timeout=TIMEOUT)
         self._login()
 
@@ -194,6 +197,11 @@ class VaultClient:
     def _explain(self, exc: Exception, path: str, what: str) -> str:
         if isinstance(exc, hvac.exceptions.VaultDown):
             return f"{what}: Vault is sealed. Unseal it (bao/vault operator unseal), then rerun"
+        if isinstance(exc, requests.exceptions.SSLError):
+            return (
+                f"{what}: its TLS certificate is not trusted. Set VAULT_CACERT to the PEM file of the CA that "
+                "signed it (VAULT_SKIP_VERIFY is not honoured)"
+            )
         if isinstance(exc, requests.Timeout):
             return f"{what}: no answer within {TIMEOUT}s. Check that Vault is up"
         if isinstance(exc, requests.ConnectionError):

@@ -32,11 +32,16 @@ def bao_binary() -> str:
 
 
 class OpenBaoServer:
-    """`bao server -dev` on loopback: in-memory, unsealed, KV v2 at `secret/`, a random root token."""
+    """`bao server -dev` on loopback: in-memory, unsealed, KV v2 at `secret/`, a random root token.
 
-    def __init__(self, port: int = 0) -> None:
+    `tls=True` serves https with a certificate from a CA the server generates (`-dev-tls`), as a production
+    Vault does; `ca_file` is that CA, and `env()` hands it over as VAULT_CACERT."""
+
+    def __init__(self, port: int = 0, *, tls: bool = False) -> None:
         self.root_token = secrets.token_hex(16)
         self.port = port
+        self.tls = tls
+        self._certs: tempfile.TemporaryDirectory[str] | None = None
         self.unseal_key = ""  # the dev server prints it at start; fault tests seal and unseal
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: tempfile._TemporaryFileWrapper[bytes] | None = None
@@ -46,22 +51,40 @@ class OpenBaoServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> str:
+        """The CA that signed a TLS server's certificate (the certificate names 127.0.0.1)."""
+        if self._certs is None:
+            raise RuntimeError("not a started TLS server")
+        return str(Path(self._certs.name) / "vault-ca.pem")
+
+    @property
+    def verify(self) -> str | bool:
+        """For `requests`/`hvac` in tests: trust exactly this server's CA."""
+        return self.ca_file if self.tls else True
 
     def env(self) -> dict[str, str]:
         """What a Vault client in another process needs (the token is the dev server's, never a real one)."""
-        return {"VAULT_ADDR": self.url, "VAULT_TOKEN": self.root_token}
+        tls = {"VAULT_CACERT": self.ca_file} if self.tls else {}
+        return {"VAULT_ADDR": self.url, "VAULT_TOKEN": self.root_token, **tls}
 
     def start(self, timeout: float = 20.0) -> OpenBaoServer:
         wanted = self.port
         for _ in range(3):
             self.port = wanted or free_port()
             self._log = tempfile.NamedTemporaryFile(prefix="openbao-", suffix=".log")  # noqa: SIM115
+            tls: list[str] = []
+            if self.tls:
+                self._certs = tempfile.TemporaryDirectory(prefix="openbao-tls-")
+                tls = ["-dev-tls", f"-dev-tls-cert-dir={self._certs.name}"]
             self._proc = subprocess.Popen(
                 [
                     bao_binary(),
                     "server",
                     "-dev",
+                    *tls,
                     f"-dev-root-token-id={self.root_token}",
                     f"-dev-listen-address=127.0.0.1:{self.port}",
                 ],
@@ -91,8 +114,12 @@ class OpenBaoServer:
             assert self._proc is not None
             if self._proc.poll() is not None:
                 return False  # exited: most likely the port was taken meanwhile
+            if self.tls and not Path(self.ca_file).is_file():
+                time.sleep(0.1)  # the server writes its CA a moment after it starts
+                continue
             try:
-                if requests.get(f"{self.url}/v1/sys/health", timeout=1).status_code == 200:
+                health = requests.get(f"{self.url}/v1/sys/health", timeout=1, verify=self.verify)
+                if health.status_code == 200:
                     return True
             except requests.RequestException:
                 pass
@@ -112,6 +139,9 @@ class OpenBaoServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._certs is not None:
+            self._certs.cleanup()
+            self._certs = None
 
     def __enter__(self) -> OpenBaoServer:
         return self.start()

@@ -4,6 +4,8 @@ no plaintext secret in state."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -44,6 +46,12 @@ def setup(project: PulumiProject, emu: CommercetoolsEmulator, **store: Any) -> s
 
 
 # --- Vault ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def openbao_tls() -> Iterator[OpenBaoServer]:
+    with OpenBaoServer(tls=True) as server:
+        yield server
+
+
 def kv(bao: OpenBaoServer) -> Any:
     return hvac.Client(url=bao.url, token=bao.root_token).secrets.kv.v2
 
@@ -63,6 +71,29 @@ def test_vault_drift_is_found_by_refresh_and_repaired_by_up(
     stored = kv(openbao).read_secret_version(path=path, raise_on_deleted_version=True)["data"]
     assert stored["data"]["clientSecret"] == CANARY and stored["metadata"]["version"] == 3
     assert CANARY not in project.state_text()
+
+
+def test_vault_over_tls_trusts_only_the_ca_in_vault_cacert(
+    tmp_path: Path, emulator: CommercetoolsEmulator, openbao_tls: OpenBaoServer
+) -> None:
+    """A production Vault speaks https: the providers verify it against VAULT_CACERT, and without it the run
+    stops at the store step with the fix, before a byte of the secret is sent."""
+    without_ca = {k: v for k, v in openbao_tls.env().items() if k != "VAULT_CACERT"}
+    project = PulumiProject(tmp_path, {**without_ca, "VAULT_SKIP_VERIFY": "true"})  # not honoured, on purpose
+    setup(project, emulator, vault={"path": "tls/patchworks", "address": openbao_tls.url})
+    refused = project.run("up", "--yes", "--skip-preview", check=False)
+    out = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "TLS certificate is not trusted" in out and "Set VAULT_CACERT" in out
+    assert "Traceback" not in out and CANARY not in out
+
+    project.env["VAULT_CACERT"] = openbao_tls.ca_file
+    up = project.run("up", "--yes", "--skip-preview")
+    kv2 = hvac.Client(url=openbao_tls.url, token=openbao_tls.root_token, verify=openbao_tls.verify).secrets.kv.v2
+    assert (
+        kv2.read_secret_version(path="tls/patchworks", raise_on_deleted_version=True)["data"]["data"]["clientSecret"]
+        == CANARY
+    )
+    assert CANARY not in up.stdout + up.stderr + project.state_text()
 
 
 def test_vault_foreign_path_is_refused_and_untouched(
