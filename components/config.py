@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -86,6 +87,16 @@ def _check_base_url(value: str | None) -> str | None:
     if parts.query or parts.fragment:
         raise ValueError("must be a base URL without query or fragment")
     return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class VaultLocation:
+    """One secret in Vault as config names it (None: from VAULT_ADDR / VAULT_NAMESPACE)."""
+
+    address: str | None
+    namespace: str | None
+    mount: str
+    path: str
 
 
 class VaultStore(_Model):
@@ -385,7 +396,33 @@ class ConnectorConfig(_Model):
                 f"'connectors.{self.name}.clientId' <id> (or set connectors.{self.name}.managed to let this project "
                 "create the client)"
             )
+        seen: dict[VaultLocation, str] = {}
+        for key, where in self.vault_locations():
+            if where in seen:
+                # Both would pass the ownership check (same stack, same connector): one write would silently
+                # replace the other, e.g. the published document overwriting the client secret.
+                raise ValueError(
+                    f"{key} and {seen[where]} name the same Vault secret ({where.mount}/{where.path}); one would "
+                    f"overwrite the other. Give {key} its own path"
+                )
+            seen[where] = key
         return self
+
+    def vault_locations(self) -> list[tuple[str, VaultLocation]]:
+        """Every Vault secret this connector writes or reads, with the config key that names it."""
+        v = self.vault
+        found = []
+        if self.store == "vault":
+            found.append(("vault.path", VaultLocation(v.address, v.namespace, v.mount, self.vault_path)))
+        if self.publish.vault is not None:
+            target = self.publish.vault
+            found.append(("publish.vault.path", VaultLocation(v.address, v.namespace, target.mount, target.path)))
+        admin = self.managed.admin_vault_path if self.managed else None
+        if self.managed is not None and admin:
+            found.append(
+                ("managed.adminVaultPath", VaultLocation(v.address, None, self.managed.admin_vault_mount, admin))
+            )
+        return found
 
     @field_validator("secret_keys")
     @classmethod
@@ -438,6 +475,18 @@ class StackConfig(_Model):
             if c.name in seen:
                 raise ValueError(f"connector name {c.name!r} is used twice; every connector needs its own name")
             seen.add(c.name)
+        # Two connectors on one secret fail at `up` (ownership check); say so at preview, before any write.
+        # Reading the same admin credentials is fine; writing where another connector reads or writes is not.
+        users: dict[VaultLocation, str] = {}
+        for c in self.connectors:
+            for key, where in c.vault_locations():
+                other = users.get(where)
+                if other is not None and not (key.endswith("adminVaultPath") and other.endswith("adminVaultPath")):
+                    raise ValueError(
+                        f"connectors.{c.name}.{key} and {other} name the same Vault secret "
+                        f"({where.mount}/{where.path}); give each connector its own path"
+                    )
+                users.setdefault(where, f"connectors.{c.name}.{key}")
         return self
 
 
@@ -518,7 +567,7 @@ def _attach_secrets(entry: dict[str, Any], name: str, lookup_secret: SecretLooku
             entry["webhookSigningKey"] = hook_key
     value, is_secret = lookup_secret(secret_config_key(name))
     key = secret_config_key(name)
-    if "managed" in entry:
+    if entry.get("managed") is not None:  # `managed: null` means not managed: the secret is required
         if value is not None:
             problems.append(f"{key}: remove it; a managed connector's secret is made by this project")
         return problems
@@ -550,7 +599,7 @@ def _explain(exc: ValidationError, raw: list[dict[str, Any]]) -> list[str]:
             key = f"connectors.{name}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[2:])
         else:
             key = ".".join(str(p) for p in loc)
-        lines.append(f"{key}: {_fix(err)}")
+        lines.append(f"{key}: {_fix(err)}" if key else _fix(err))  # stack-wide rules name their keys
     return lines
 
 

@@ -287,3 +287,52 @@ def test_parse_scope_never_crashes(text: str) -> None:
 def test_connector_config_model_rejects_unknown_fields_directly() -> None:
     with pytest.raises(ValueError, match="Extra inputs"):
         ConnectorConfig.model_validate({**base()["patchworks"], "name": "x", "clientSecret": "s", "bogus": 1})
+
+
+# --- Vault paths: one secret, one writer -----------------------------------------------------------------------
+def test_publishing_onto_the_secrets_own_path_is_refused() -> None:
+    """Both writes belong to the same connector, so the store's ownership check would let the document
+    replace the client secret; config refuses it before anything is written."""
+    raw = base()
+    raw["patchworks"]["publish"] = {"vault": {"path": "commercetools/patchworks"}}  # the default vault.path
+    with pytest.raises(ConfigError) as err:
+        load(raw)
+    message = str(err.value)
+    assert "connectors.patchworks: publish.vault.path and vault.path name the same Vault secret" in message
+    assert "secret/commercetools/patchworks" in message and "its own path" in message
+
+
+def test_a_managed_clients_secret_cannot_overwrite_the_admin_credentials() -> None:
+    raw = base()
+    del raw["patchworks"]["clientId"]
+    raw["patchworks"]["managed"] = {"adminVaultPath": "ops/admin"}
+    raw["patchworks"]["vault"] = {"path": "ops/admin"}
+    with pytest.raises(ConfigError, match=r"managed.adminVaultPath and vault.path name the same Vault secret"):
+        load_stack_config(raw, secrets_for())
+
+
+def test_two_connectors_on_one_vault_path_are_refused_at_config_time() -> None:
+    raw = base()
+    raw["storefront"] = {**raw["patchworks"], "vault": {"path": "shared/creds"}}
+    raw["patchworks"]["vault"] = {"path": "shared/creds"}
+    with pytest.raises(ConfigError) as err:
+        load(raw)
+    assert "connectors.storefront.vault.path and connectors.patchworks.vault.path name the same" in str(err.value)
+
+
+def test_shared_admin_credentials_and_other_mounts_are_fine() -> None:
+    raw = base()
+    for name in ("patchworks", "storefront"):
+        raw[name] = {k: v for k, v in base()["patchworks"].items() if k != "clientId"}
+        raw[name]["managed"] = {"adminVaultPath": "ops/admin"}
+    raw["patchworks"]["publish"] = {"vault": {"mount": "config", "path": "commercetools/patchworks"}}
+    assert [c.name for c in load_stack_config(raw, secrets_for()).connectors] == ["patchworks", "storefront"]
+
+
+def test_managed_null_is_not_managed_and_needs_the_secret() -> None:
+    raw = base()
+    raw["patchworks"]["managed"] = None
+    with pytest.raises(ConfigError, match=r"clientSecret-patchworks: not set"):
+        load_stack_config(raw, secrets_for())
+    (c,) = load(raw).connectors
+    assert c.managed is None and c.client_secret is not None
