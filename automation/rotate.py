@@ -187,8 +187,10 @@ class Rotation:
                     r.step = "create"
                     raise
                 r.step = "set"
-                self.stack.set_config(f"connectors.{name}.clientId", new_id, path=True)
+                # Secret first: a run stopped between the two leaves the old ID, which the rerun rotates
+                # again. The other order could leave the new ID with the old secret, a pair nothing fixes.
                 self.stack.set_config(secret_config_key(name), secret, secret=True)
+                self.stack.set_config(f"connectors.{name}.clientId", new_id, path=True)
             else:
                 r.notes.append(f"resumed the rotation from {r.old_client_id}: its new client was already in config")
             r.step = "up"
@@ -239,12 +241,24 @@ class Rotation:
         if current is not None and str(current.get("name", "")).startswith(prefix):
             replaced = str(current["name"])[len(prefix) :]
             if ct.get_api_client(admin, pk, replaced) is not None:
-                return configured, None, replaced  # a crashed run set the new client but did not finish
+                if self._config_pair_works(ct, connector, configured, scopes):
+                    return configured, None, replaced  # a crashed run set the new client but did not finish
+                configured = replaced  # config lost the new client's secret: rotate the old client again
         name = self._name(connector, configured)
         for leftover in ct.query_api_clients(admin, pk, where=f'name="{name}"').get("results", []):
             ct.delete_api_client(admin, pk, leftover["id"])  # made by a crashed run before `set`: its secret is lost
         made = ct.create_api_client(admin, pk, {"name": name, "scope": " ".join(scopes)})
         return str(made["id"]), str(made["secret"]), configured
+
+    def _config_pair_works(self, ct: CommercetoolsClient, connector: str, client_id: str, scopes: list[str]) -> bool:
+        secret = self.stack.secret_config(secret_config_key(connector))
+        if not secret:
+            return False
+        try:
+            ct.request_token(client_id, secret, scopes)
+        except InvalidClientError:
+            return False
+        return True
 
     @staticmethod
     def _test(ct: CommercetoolsClient, client_id: str, secret: str, scopes: list[str]) -> None:

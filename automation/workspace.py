@@ -56,6 +56,13 @@ class ProjectStack:
         else:
             self._cli(*args, value)
 
+    def secret_config(self, key: str) -> str | None:
+        """One secret config value, decrypted into this process only (captured, never printed)."""
+        try:
+            return self._cli("config", "get", "--", key).rstrip("\n")
+        except StackError:
+            return None  # not set
+
     def export(self) -> dict[str, Any]:
         """The state with secrets still encrypted."""
         deployment = json.loads(self._cli("stack", "export")).get("deployment") or {}

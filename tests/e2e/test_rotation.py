@@ -140,9 +140,8 @@ def test_scheduled_rotation_at_up(
     assert second != first and clients(emulator) == {second}
 
 
-def test_rotation_of_provided_credentials(
-    project: PulumiProject, emulator: CommercetoolsEmulator, openbao: OpenBaoServer
-) -> None:
+def provided(project: PulumiProject, emulator: CommercetoolsEmulator) -> tuple[Any, Any]:
+    """A stack with a client made by hand (secret `old-secret`), up; returns (admin client, that client)."""
     admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], name="admin", secret="admin-secret")
     old = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name="by-hand", secret="old-secret")
     project.init()
@@ -162,6 +161,13 @@ def test_rotation_of_provided_credentials(
         }
     )
     project.run("up", "--yes", "--skip-preview")
+    return admin, old
+
+
+def test_rotation_of_provided_credentials(
+    project: PulumiProject, emulator: CommercetoolsEmulator, openbao: OpenBaoServer
+) -> None:
+    admin, old = provided(project, emulator)
     no_admin = automation(project, "rotate", "--stack", "test", check=False)
     assert no_admin.returncode == 1 and "CTP_ADMIN_CLIENT_ID" in no_admin.stderr
     assert clients(emulator) == {old.id}
@@ -175,6 +181,24 @@ def test_rotation_of_provided_credentials(
     new_secret = stored(openbao, project)["clientSecret"]
     assert new_secret not in out.stdout + out.stderr and new_secret not in project.state_text()
     assert "secure" in project.config_file.read_text() and new_secret not in project.config_file.read_text()
+
+
+def test_a_rotation_stopped_with_the_new_id_but_not_its_secret_is_redone(
+    project: PulumiProject, emulator: CommercetoolsEmulator, openbao: OpenBaoServer
+) -> None:
+    """What a run stopped between its two `config set` calls (in the order before the fix) left: the new
+    client's ID in config, the old secret beside it. Resuming would run `up` with a pair that never works;
+    the rerun must see that, delete the client whose secret is lost, and rotate the old client again."""
+    admin, old = provided(project, emulator)
+    lost = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name=f"test-patchworks-from-{old.id}")
+    project.run("config", "set", "--path", "--", "connectors.patchworks.clientId", lost.id)
+    project.env.update(CTP_ADMIN_CLIENT_ID=admin.id, CTP_ADMIN_CLIENT_SECRET="admin-secret")
+
+    out = automation(project, "rotate", "--stack", "test", "--json")
+    row = json.loads(out.stdout)["connectors"][0]
+    new = assert_working(emulator, openbao, project)
+    assert row["verified"] and row["old_client_id"] == old.id and new not in (old.id, lost.id)
+    assert clients(emulator) == {new}  # neither the lost client nor the old one is left
 
 
 def test_killed_during_rotation_then_rerun_converges(
