@@ -263,6 +263,9 @@ class ApiClientProvider(ResourceProvider):
 
         if reused is not None:
             client_id, created_at = reused["id"], reused.get("createdAt", iso(now()))
+            # The crashed write moved the store past what state recorded (version, digest): take it from the
+            # store, or the next write's check-and-set fails against our own write.
+            store_state = stores.refresh(p.store_kind, store_state) if store_state else None
             if store_state is None:
                 current = stores.read_current(p.store_kind, settings) or {}
                 store_state = stores.write(p.store_kind, settings, current, None)
@@ -283,6 +286,11 @@ class ApiClientProvider(ResourceProvider):
                 step = "set"
                 store_state = stores.write(p.store_kind, settings, document(p, client_id, secret), store_state)
             except CredentialsError as exc:
+                if step == "set" and self._store_holds(p, settings, client_id) is not False:
+                    # The write may have landed before the failure (a metadata call after it, a lost answer):
+                    # then the store holds the new client and deleting it would break the connector. Keep it;
+                    # the rerun finds it by name and finishes, or deletes it if the store holds another.
+                    raise self._failed(p, step, exc, None, old, kept=client_id) from None
                 ct.delete_api_client(admin, p.project_key, client_id)
                 raise self._failed(p, step, exc, client_id, old) from None
 
@@ -303,6 +311,15 @@ class ApiClientProvider(ResourceProvider):
         if p.delete_days_after_creation:
             state["delete_at"] = iso(now() + p.delete_days_after_creation * DAY)
         return self._retire_if_due(p, state, admin=admin)
+
+    @staticmethod
+    def _store_holds(p: ApiClientProps, settings: dict[str, Any], client_id: str) -> bool | None:
+        """Does the store hold `client_id` now? None when the store cannot be read."""
+        try:
+            current = stores.read_current(p.store_kind, settings)
+        except CredentialsError:
+            return None
+        return current is not None and current.get(p.secret_keys.get("clientId", "clientId")) == client_id
 
     @staticmethod
     def _held_client_id(p: ApiClientProps, settings: dict[str, Any]) -> str | None:
@@ -341,14 +358,23 @@ class ApiClientProvider(ResourceProvider):
 
     @staticmethod
     def _failed(
-        p: ApiClientProps, step: str, exc: Exception, new_id: str | None, old: dict[str, Any] | None
+        p: ApiClientProps,
+        step: str,
+        exc: Exception,
+        new_id: str | None,
+        old: dict[str, Any] | None,
+        kept: str | None = None,
     ) -> RotationError:
         rolled = f" Rolled back: deleted the new client {new_id}." if new_id else ""
-        keeps = (
-            f" The store still holds the previous client {old['client_id']}, which keeps working."
-            if old
-            else " Nothing was stored."
-        )
+        if kept:
+            keeps = (
+                f" The write may have reached the store, so the new client {kept} is kept (it passed its test); "
+                + (f"the previous client {old['client_id']} works too." if old else "")
+            )
+        elif old:
+            keeps = f" The store still holds the previous client {old['client_id']}, which keeps working."
+        else:
+            keeps = " Nothing was stored."
         return RotationError(
             f"connector {p.connector!r}: rotation step {step} failed: {exc}.{rolled}{keeps} "
             "Fix the cause and rerun `pulumi up`"

@@ -203,9 +203,43 @@ def test_store_down_during_set_rolls_back(
         p = ApiClientProvider()
         first = p.create(news).outs
         bao.stop()
-        with pytest.raises(CredentialsError, match=r"rotation step (set|create) failed|cannot connect"):
+        with pytest.raises(CredentialsError, match=r"rotation step set failed") as err:
             p.update("id", first, {**news, "rotation_request": "r-1"})
-    assert managed_clients(emulator) == {first["client_id"]}
+    # A store that does not answer might have taken the write: the new client is kept, not deleted (a rerun
+    # deletes it if the store turns out not to hold it: test_crash_after_create_rolls_back_the_orphan).
+    (kept,) = managed_clients(emulator) - {first["client_id"]}
+    assert f"the new client {kept} is kept" in str(err.value)
+
+
+def test_a_write_that_landed_before_the_set_step_failed_is_kept_and_finished(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data write lands, the metadata call after it is refused (a real Vault policy): the store now holds
+    the new client, so rolling it back would leave the store with a deleted client."""
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path)
+    first = p.create(news).outs
+    root = hvac.Client(url=openbao.url, token=openbao.root_token)
+    root.sys.create_or_update_policy(
+        "data-only",
+        f'path "secret/data/{path}" {{ capabilities = ["create", "read", "update"] }}\n'
+        f'path "secret/metadata/{path}" {{ capabilities = ["read"] }}',
+    )
+    monkeypatch.setenv("VAULT_TOKEN", root.auth.token.create(policies=["data-only"], ttl="10m")["auth"]["client_token"])
+    request = {**news, "rotation_request": "r-1"}
+    with pytest.raises(CredentialsError, match="rotation step set failed") as err:
+        p.update("id", first, request)
+    new = working(emulator, openbao, path)
+    assert new != first["client_id"] and f"the new client {new} is kept" in str(err.value)
+    assert managed_clients(emulator) == {first["client_id"], new}
+
+    monkeypatch.setenv("VAULT_TOKEN", openbao.root_token)
+    second = p.update("id", first, request).outs  # the rerun: Pulumi still has the state from before
+    assert second["client_id"] == new and working(emulator, openbao, path) == new
+    assert managed_clients(emulator) == {new}  # grace 0: the previous client retired
+    assert p.diff("id", second, request).changes is False
+    third = p.update("id", second, {**news, "rotation_request": "r-2"}).outs  # check-and-set matches the store
+    assert working(emulator, openbao, path) == third["client_id"] != new
 
 
 def test_missing_admin_credentials_fail_check_with_the_fix(
