@@ -193,6 +193,10 @@ class ApiClientProvider(ResourceProvider):
         p = ApiClientProps.model_validate(news)
         state = dict(olds)
         if self._reasons(olds, p):
+            if state.get("previous_client_id"):
+                # At most two clients per connector: rotating again within the grace period (after a leak,
+                # say) retires the client the last rotation kept, or nothing would ever delete it.
+                state = self._retire(p, state)
             state = self._rotate(p, state)
         state = self._retire_if_due(p, state)
         return UpdateResult({**state, **self._inputs(p)})
@@ -343,9 +347,13 @@ class ApiClientProvider(ResourceProvider):
                 time.sleep(min(0.25 * 2**attempt, 4.0))
 
     def _retire_if_due(self, p: ApiClientProps, state: dict[str, Any], admin: Token | None = None) -> dict[str, Any]:
-        previous = state.get("previous_client_id")
-        if not previous or now() < float(state.get("retire_after_ts") or 0):
+        if not state.get("previous_client_id") or now() < float(state.get("retire_after_ts") or 0):
             return state
+        return self._retire(p, state, admin)
+
+    @staticmethod
+    def _retire(p: ApiClientProps, state: dict[str, Any], admin: Token | None = None) -> dict[str, Any]:
+        previous = state["previous_client_id"]
         ct = CommercetoolsClient(p.auth_url, p.api_url)
         try:
             ct.delete_api_client(admin or admin_token(p, ct), p.project_key, previous)

@@ -118,6 +118,23 @@ def test_grace_period_keeps_the_old_client_until_a_later_run(
     assert managed_clients(emulator) == {second["client_id"]}
 
 
+def test_a_second_rotation_within_the_grace_period_retires_the_oldest_client(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, grace_hours=1)
+    g1 = p.create(news).outs
+    g2 = p.update("id", g1, {**news, "rotation_request": "r-1"}).outs
+    g3 = p.update("id", g2, {**news, "rotation_request": "r-2"}).outs  # e.g. after a leak, within the hour
+    assert managed_clients(emulator) == {g2["client_id"], g3["client_id"]}  # never more than two
+    assert g3["previous_client_id"] == g2["client_id"]
+    later = api_client.now() + 2 * 3600
+    monkeypatch.setattr(api_client, "now", lambda: later)
+    p.update("id", g3, {**news, "rotation_request": "r-2"})
+    assert managed_clients(emulator) == {g3["client_id"]}
+    assert working(emulator, openbao, path) == g3["client_id"]
+
+
 def test_rotation_falls_due_after_rotate_after_days(
     emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
