@@ -153,6 +153,27 @@ def admin_token(p: ApiClientProps, ct: CommercetoolsClient) -> Token:
         ) from None
 
 
+def _sealed(state: dict[str, Any]) -> dict[str, Any]:
+    """Move the store's digest out of `store_state` into `store_digest`, which the resource keeps secret.
+
+    The digest is an HMAC of the stored document (client secret included) under a salt kept beside it: in plain
+    state it would let anyone who reads state confirm a guessed secret. `store_state` itself stays plain: the
+    published `secretRef` (the version) is read from it."""
+    store = state.get("store_state")
+    if not isinstance(store, dict):
+        return {**state, "store_digest": None}
+    public = {k: v for k, v in store.items() if k != "digest"}
+    return {**state, "store_state": public, "store_digest": store.get("digest", state.get("store_digest"))}
+
+
+def _unsealed(state: dict[str, Any]) -> dict[str, Any]:
+    """The state as the store providers expect it (state written before `store_digest` existed passes as is)."""
+    store, digest = state.get("store_state"), state.get("store_digest")
+    if not isinstance(store, dict) or digest is None:
+        return dict(state)
+    return {**state, "store_state": {**store, "digest": digest}}
+
+
 class ApiClientProvider(ResourceProvider):
     """Holds no credentials: admin credentials are read inside each method."""
 
@@ -187,11 +208,11 @@ class ApiClientProvider(ResourceProvider):
     def create(self, props: Any) -> CreateResult:
         p = ApiClientProps.model_validate(props)
         state = self._rotate(p, None)
-        return CreateResult(f"apiclient-{p.connector}-{state['created_at']}", state)
+        return CreateResult(f"apiclient-{p.connector}-{state['created_at']}", _sealed(state))
 
     def update(self, _id: str, olds: Any, news: Any) -> UpdateResult:
         p = ApiClientProps.model_validate(news)
-        state = dict(olds)
+        state = _unsealed(olds)
         if self._reasons(olds, p):
             if state.get("previous_client_id"):
                 # At most two clients per connector: rotating again within the grace period (after a leak,
@@ -199,19 +220,21 @@ class ApiClientProvider(ResourceProvider):
                 state = self._retire(p, state)
             state = self._rotate(p, state)
         state = self._retire_if_due(p, state)
-        return UpdateResult({**state, **self._inputs(p)})
+        return UpdateResult(_sealed({**state, **self._inputs(p)}))
 
     def read(self, id_: str, props: Any) -> ReadResult:
         """Refresh: is our client still there, and does the store still hold a value?"""
         p = ApiClientProps.model_validate(props)
+        props = _unsealed(props)
         ct = CommercetoolsClient(p.auth_url, p.api_url)
         token = admin_token(p, ct)
         found = ct.get_api_client(token, p.project_key, props["client_id"])
         store_state = stores.refresh(p.store_kind, props["store_state"]) if props.get("store_state") else None
-        return ReadResult(id_, {**props, "client_missing": found is None, "store_state": store_state})
+        return ReadResult(id_, _sealed({**props, "client_missing": found is None, "store_state": store_state}))
 
     def delete(self, _id: str, props: Any) -> None:
         p = ApiClientProps.model_validate(props)
+        props = _unsealed(props)
         ct = CommercetoolsClient(p.auth_url, p.api_url)
         token = admin_token(p, ct)
         for client_id in (props.get("client_id"), props.get("previous_client_id")):
@@ -405,6 +428,7 @@ class ManagedApiClient(PlainProviderResource, module="commercetools", name="ApiC
                 "created_at",
                 "delete_at",
                 "store_state",
+                "store_digest",
                 "previous_client_id",
                 "retire_after_ts",
                 "created_ts",
@@ -412,4 +436,9 @@ class ManagedApiClient(PlainProviderResource, module="commercetools", name="ApiC
                 "last_rotation_request",
             ),
         )
-        super().__init__(ApiClientProvider(), name, {**props, **outs}, opts)
+        super().__init__(
+            ApiClientProvider(),
+            name,
+            {**props, **outs},
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["store_digest"])),
+        )

@@ -49,6 +49,11 @@ def managed(project: PulumiProject, emulator: CommercetoolsEmulator) -> PulumiPr
     return project
 
 
+def managed_export(project: PulumiProject) -> dict[str, Any]:
+    """The deployment as `pulumi stack export` gives it: secrets encrypted."""
+    return dict(json.loads(project.run("stack", "export").stdout)["deployment"])
+
+
 def automation(project: PulumiProject, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "automation", "--cwd", str(project.dir), *args],
@@ -121,6 +126,13 @@ def test_managed_create_status_dry_run_and_rotate(
 
     again = managed.run("up", "--yes", "--skip-preview")  # the request is not repeated by a plain up
     assert "unchanged" in again.stdout and assert_working(emulator, openbao, managed) == second
+    # The store's digest (an HMAC of the stored document, secret included, with its salt beside it) is secret
+    # in state, as on the store resources; the version consumers read stays plain.
+    (client,) = [r for r in managed_export(managed)["resources"] if r["type"].endswith(":ApiClient")]
+    assert "digest" not in client["outputs"]["store_state"] and client["outputs"]["store_state"]["version"] == 2
+    assert (
+        client["outputs"]["store_digest"].get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270"
+    )
     for text in (managed.state_text(), preview.stdout, again.stdout):
         assert secret not in text and stored(openbao, managed)["clientSecret"] not in text
 
