@@ -197,7 +197,10 @@ class Rotation:
             self.stack.stack.up()
             r.step = "test"
             document = self._documents()[name]
-            r.verified = verify_stored(document) == new_id
+            held = verify_stored(document)
+            r.verified = held == new_id
+            if not r.verified:  # never delete the old client while the store still hands it out
+                raise CredentialsError(f"the store holds client {held}, not the new client {new_id}")
             r.step = "finish"
             if r.old_client_id != new_id:
                 ct.delete_api_client(admin, pk, r.old_client_id)
