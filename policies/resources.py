@@ -134,6 +134,18 @@ def shown(url: str) -> str:
     return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
+def as_number(value: Any) -> float | None:
+    """A number from what the engine sends (ints arrive as floats; numeric strings); None if it is not one."""
+    if isinstance(value, bool) or value is None or value is UNKNOWN:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def as_int(value: Any) -> int | None:
     """A whole number from what the engine sends (floats, ints, numeric strings); None if it is not one."""
     if isinstance(value, bool) or value is None or value is UNKNOWN:

@@ -9,6 +9,7 @@ rotation that fails once is noticed and rerun before the integration loses its c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from pydantic import Field, model_validator
 
 from . import resource_types as t
 from .adapters import resource_policy
-from .resources import UNKNOWN, Resource, as_int
+from .resources import UNKNOWN, Resource, as_int, as_number
 from .settings import PolicyConfig
 
 NAME = "api-client-rotation"
@@ -51,7 +52,7 @@ class RotationConfig(PolicyConfig):
 def check_rotation(client: Mapping[str, Any], cfg: RotationConfig) -> list[str]:
     name = str(client.get("connector") or "?")
     rotate_raw, delete_raw = client.get("rotate_after_days"), client.get("delete_days_after_creation")
-    rotate, delete = as_int(rotate_raw), as_int(delete_raw)
+    rotate, delete = as_number(rotate_raw), as_int(delete_raw)  # a rotation period may be fractional (30.5)
     low, high = cfg.min_rotate_after_days, cfg.max_rotate_after_days
     rotate_key = config_key(name, "managed.rotateAfterDays")
     delete_key = config_key(name, "managed.deleteDaysAfterCreation")
@@ -63,12 +64,12 @@ def check_rotation(client: Mapping[str, Any], cfg: RotationConfig) -> list[str]:
             )
         elif not low <= rotate <= high:
             out.append(
-                f"connector '{name}': rotation period {rotate} days is outside {low}-{high}; set {rotate_key} "
+                f"connector '{name}': rotation period {rotate:g} days is outside {low}-{high}; set {rotate_key} "
                 f"within it (or change min/maxRotateAfterDays in the {NAME} policy config)"
             )
     if delete_raw is not UNKNOWN:
         latest = cfg.max_delete_days_after_creation
-        earliest = (rotate if rotate is not None else low) + cfg.min_grace_days
+        earliest = math.ceil((rotate if rotate is not None else low) + cfg.min_grace_days)
         if delete is None:
             out.append(
                 f"connector '{name}': the managed client never expires server-side; set {delete_key} "
@@ -82,7 +83,7 @@ def check_rotation(client: Mapping[str, Any], cfg: RotationConfig) -> list[str]:
         elif rotate is not None and delete < earliest:
             out.append(
                 f"connector '{name}': server-side expiry after {delete} days leaves less than "
-                f"{cfg.min_grace_days} days after rotation at day {rotate}; set {delete_key} to at least "
+                f"{cfg.min_grace_days} days after rotation at day {rotate:g}; set {delete_key} to at least "
                 f"{earliest}, or rotate sooner"
             )
     return out

@@ -32,6 +32,15 @@ def test_compliant_client_passes() -> None:
     assert check_rotation(client(rotate_after_days=90, delete_days_after_creation=97), DEFAULT) == []
 
 
+def test_a_fractional_rotation_period_is_a_period() -> None:
+    """Config accepts rotateAfterDays: 30.5 (a number); the policy must judge it, not call it missing."""
+    assert check_rotation(client(rotate_after_days=30.5, delete_days_after_creation=38), DEFAULT) == []
+    (msg,) = check_rotation(client(rotate_after_days=90.5, delete_days_after_creation=180), DEFAULT)
+    assert "rotation period 90.5 days is outside 1-90" in msg
+    (msg,) = check_rotation(client(rotate_after_days=30.5, delete_days_after_creation=37), DEFAULT)
+    assert "at day 30.5" in msg and "at least 38" in msg
+
+
 def test_missing_rotation_and_expiry_are_refused_with_the_keys() -> None:
     msgs = check_rotation(client(rotate_after_days=None, delete_days_after_creation=None), DEFAULT)
     assert len(msgs) == 2
