@@ -1,6 +1,7 @@
 """Where a connector's credentials are sent: official commercetools hosts, in a known region.
 
-Three policies over the CredentialCheck's connector entries (`region`, `auth_url`, `api_url`):
+Three policies over the CredentialCheck's connector entries and the managed connectors' ApiClient resources
+(`region`, `auth_url`, `api_url`; a managed connector sends its admin client's secret to those URLs):
 
 - official endpoints (mandatory): the auth URL receives the client secret on every token request, so a
   typo'd or foreign host would collect it. Custom URLs (the emulator, a local proxy) are for stacks listed in
@@ -158,6 +159,8 @@ def check_deprecated_region(connector: Mapping[str, Any]) -> list[str]:
 
 def _each_connector(check: Callable[[Mapping[str, Any]], list[str]]) -> Callable[[Resource], list[str]]:
     def run(resource: Resource) -> list[str]:
+        if resource.type == t.API_CLIENT:
+            return check(resource.props)  # a managed connector: one per resource, not in the CredentialCheck
         connectors = resource.props.get("connectors")
         if not isinstance(connectors, Mapping):
             return []
@@ -184,7 +187,7 @@ OFFICIAL_ENDPOINTS_POLICY = resource_policy(
     "https://auth.<region>.commercetools.com and https://api.<region>.commercetools.com hosts.",
     enforcement_level=EnforcementLevel.MANDATORY,
     config=OfficialEndpointsConfig,
-    types={t.CREDENTIAL_CHECK},
+    types={t.CREDENTIAL_CHECK, t.API_CLIENT},
     rule=validate_official_endpoints,
 )
 KNOWN_REGION_POLICY = resource_policy(
@@ -192,7 +195,7 @@ KNOWN_REGION_POLICY = resource_policy(
     description="Connectors name a region commercetools runs.",
     enforcement_level=EnforcementLevel.MANDATORY,
     config=RegionConfig,
-    types={t.CREDENTIAL_CHECK},
+    types={t.CREDENTIAL_CHECK, t.API_CLIENT},
     rule=validate_known_region,
 )
 DEPRECATED_REGION_POLICY = resource_policy(
@@ -200,6 +203,6 @@ DEPRECATED_REGION_POLICY = resource_policy(
     description="Connectors do not use the deprecated commercetools hosts (sphere.io, commercetools.co).",
     enforcement_level=EnforcementLevel.ADVISORY,
     config=RegionConfig,
-    types={t.CREDENTIAL_CHECK},
+    types={t.CREDENTIAL_CHECK, t.API_CLIENT},
     rule=validate_deprecated_region,
 )

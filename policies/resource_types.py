@@ -11,7 +11,7 @@ CONNECTOR = "ctp:index:CommercetoolsConnector"
 CREDENTIAL_CHECK = "pulumi-python:dynamic/commercetools:CredentialCheck"
 VAULT_KV_SECRET = "pulumi-python:dynamic/vault:KvSecret"
 AWS_SECRET = "pulumi-python:dynamic/aws:SecretsManagerSecret"
-# Not in the program yet: its rules are unit-tested and run through the engine with a stand-in.
+# A managed connector's client (components/providers/api_client.py).
 API_CLIENT = "pulumi-python:dynamic/commercetools:ApiClient"
 
 # Resources whose inputs hold a connector's client secret (the "no secret in outputs" rule collects them here).

@@ -111,12 +111,16 @@ def test_deprecated_region_and_hosts_are_advised_with_the_canonical_region() -> 
     assert "the official host is https://api.europe-west1.gcp.commercetools.com" in msgs[1]
 
 
-def test_policies_match_the_credential_check_only() -> None:
+def test_policies_match_the_credential_check_and_managed_clients() -> None:
     bad = {"connectors": {"a": connector("a", region="mars", auth_url=EMULATOR, api_url=EMULATOR)}}
     assert len(reports(ep.OFFICIAL_ENDPOINTS_POLICY, resource_args(t.CREDENTIAL_CHECK, bad))) == 1
     assert len(reports(ep.KNOWN_REGION_POLICY, resource_args(t.CREDENTIAL_CHECK, bad))) == 1
     allowed = {"allowedStacks": ["dev"]}
     assert reports(ep.OFFICIAL_ENDPOINTS_POLICY, resource_args(t.CREDENTIAL_CHECK, bad, config=allowed)) == []
-    assert reports(ep.OFFICIAL_ENDPOINTS_POLICY, resource_args(t.API_CLIENT, bad)) == []
+    # A managed connector is not in the CredentialCheck: its ApiClient sends the admin client's secret to authUrl.
+    managed = connector("m", auth_url="https://auth.attacker.example", api_url="https://api.attacker.example")
+    ((msg, _urn),) = reports(ep.OFFICIAL_ENDPOINTS_POLICY, resource_args(t.API_CLIENT, managed))
+    assert "connector 'm': authUrl https://auth.attacker.example and apiUrl" in msg
+    assert reports(ep.OFFICIAL_ENDPOINTS_POLICY, resource_args(t.API_CLIENT, connector("m"))) == []
     old = {"connectors": {"a": connector("a", region="sphere.io")}}
     assert len(reports(ep.DEPRECATED_REGION_POLICY, resource_args(t.CREDENTIAL_CHECK, old))) == 1
