@@ -22,6 +22,7 @@ import pulumi
 from .config import PAYLOAD_FIELDS, ConnectorConfig
 from .providers.vault_secret import VaultKvSecret, VaultKvSecretArgs
 from .publishing import integral
+from .vault import env_setting
 
 # Managed clients, Secrets Manager and the publishers are imported where a connector uses them: they pull in
 # boto3, which costs every `pulumi` command about 0.15 s when no connector needs it (bench/RESULTS.md).
@@ -103,8 +104,8 @@ def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
     return {
         "connector": c.name,
         "owner": owner,
-        "address": c.vault.address or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or "",
-        "namespace": c.vault.namespace or os.environ.get("VAULT_NAMESPACE") or None,
+        "address": c.vault.address or env_setting("ADDR") or "",
+        "namespace": c.vault.namespace or env_setting("NAMESPACE"),
         "mount": c.vault.mount,
         "path": c.vault_path,
         "delete_policy": c.vault.delete_policy,
@@ -251,7 +252,7 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 opts=opts,
             )
         if pub.vault is not None:
-            address = settings.get("address") or os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or ""
+            address = settings.get("address") or env_setting("ADDR") or ""
             VaultKvSecret(
                 f"{name}-config-vault",
                 VaultKvSecretArgs(

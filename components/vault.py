@@ -26,7 +26,8 @@ from .errors import VaultError
 TIMEOUT = 10  # seconds; hvac's default of 30 makes a down server look like a hang in a pipeline
 
 
-def _env(name: str) -> str | None:
+def env_setting(name: str) -> str | None:
+    """VAULT_<name>, or OpenBao's BAO_<name>: one reading for the clients and for what the program records."""
     return os.environ.get(f"VAULT_{name}") or os.environ.get(f"BAO_{name}") or None
 
 
@@ -53,13 +54,13 @@ class VaultClient:
     def __init__(
         self, *, address: str | None = None, namespace: str | None = None, mount: str = "secret", kv_version: int = 2
     ) -> None:
-        self.address = (address or _env("ADDR") or "").rstrip("/")
-        self.namespace = namespace or _env("NAMESPACE")
+        self.address = (address or env_setting("ADDR") or "").rstrip("/")
+        self.namespace = namespace or env_setting("NAMESPACE")
         self.mount = mount
         self.kv_version = kv_version
         if not self.address:
             raise VaultError("no Vault address: set VAULT_ADDR, or vault.address in the connector's config")
-        cacert = _env("CACERT")
+        cacert = env_setting("CACERT")
         if cacert and not os.path.isfile(cacert):
             raise VaultError(f"VAULT_CACERT is {cacert}, which is not a file: point it at the PEM file of the CA")
         # VAULT_SKIP_VERIFY is not honoured on purpose: the client secret must not go to an unverified server.
@@ -67,20 +68,20 @@ class VaultClient:
         self._login()
 
     def _login(self) -> None:
-        token = _env("TOKEN")
+        token = env_setting("TOKEN")
         if token:
             self._client.token = token
             return
-        role_id, secret_id = _env("ROLE_ID"), _env("SECRET_ID")
-        jwt_role = _env("JWT_ROLE")
+        role_id, secret_id = env_setting("ROLE_ID"), env_setting("SECRET_ID")
+        jwt_role = env_setting("JWT_ROLE")
         if role_id and secret_id:
-            mount = _env("APPROLE_MOUNT") or "approle"
+            mount = env_setting("APPROLE_MOUNT") or "approle"
             with self._errors("", f"log in with AppRole (auth/{mount}) to"):
                 self._client.auth.approle.login(role_id=role_id, secret_id=secret_id, mount_point=mount)
             return
         if jwt_role:
-            jwt = _env("JWT")
-            jwt_file = _env("JWT_FILE")
+            jwt = env_setting("JWT")
+            jwt_file = env_setting("JWT_FILE")
             if not jwt and jwt_file:
                 try:
                     with open(jwt_file) as f:
@@ -89,7 +90,7 @@ class VaultClient:
                     raise VaultError(f"cannot read VAULT_JWT_FILE {jwt_file}: {exc.strerror}") from None
             if not jwt:
                 raise VaultError("VAULT_JWT_ROLE is set but neither VAULT_JWT nor VAULT_JWT_FILE gives a token")
-            mount = _env("JWT_MOUNT") or "jwt"
+            mount = env_setting("JWT_MOUNT") or "jwt"
             with self._errors("", f"log in with JWT role {jwt_role!r} (auth/{mount}) to"):
                 self._client.auth.jwt.jwt_login(role=jwt_role, jwt=jwt, path=mount)
             return

@@ -114,3 +114,19 @@ def test_client_secret_input_is_marked_secret(mocks: Mocks) -> Any:
         assert await secret.is_secret()
 
     return pulumi.Output.from_input(check())
+
+
+def test_openbao_variables_reach_the_recorded_store_and_the_published_ref(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Vault client reads BAO_* as well as VAULT_*; what the program records must agree, or the document
+    would send consumers to the root namespace while the secret sits in another."""
+    from components.config import ConnectorConfig
+    from components.connector import secret_ref, store_settings
+
+    monkeypatch.setenv("BAO_ADDR", "https://bao.example.com")
+    monkeypatch.setenv("BAO_NAMESPACE", "team-a")
+    c = ConnectorConfig.model_validate(
+        {"name": "patchworks", "projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": "id", "clientSecret": "s"}
+    )
+    settings = store_settings(c, "commercetools-credentials/test")
+    assert (settings["address"], settings["namespace"]) == ("https://bao.example.com", "team-a")
+    assert secret_ref(c, settings, {"version": 1})["namespace"] == "team-a"
