@@ -267,6 +267,15 @@ class Publish(_Model):
     ssm: SsmTarget | None = None
     webhooks: tuple[WebhookTarget, ...] = ()
 
+    @field_validator("webhooks")
+    @classmethod
+    def _one_per_url(cls, value: tuple[WebhookTarget, ...]) -> tuple[WebhookTarget, ...]:
+        urls = [w.url for w in value]
+        twice = sorted({u for u in urls if urls.count(u) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} is listed twice; list each receiver once")
+        return value
+
 
 def webhook_key_config_key(connector: str) -> str:
     """The secret config key holding the HMAC key a connector's webhooks are signed with."""

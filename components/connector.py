@@ -12,6 +12,7 @@ the URLs and where the secret lives). The secret itself is never an output.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -282,8 +283,10 @@ class CommercetoolsConnector(pulumi.ComponentResource):
             )
         for i, hook in enumerate(pub.webhooks):
             assert c.webhook_signing_key is not None  # the config model requires it with webhooks
+            # Named by URL, not list position: removing the first of [A, B] must tell A "deleted", not send B a
+            # "deleted" and A's old slot a repeat. The alias carries over stacks from when names were positions.
             WebhookPublication(
-                f"{name}-webhook-{i}",
+                f"{name}-webhook-{hashlib.sha256(hook.url.encode()).hexdigest()[:12]}",
                 WebhookPublicationArgs(
                     connector=c.name,
                     url=hook.url,
@@ -291,5 +294,7 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                     notify_on_delete=hook.notify_on_delete,
                     signing_key=pulumi.Output.secret(c.webhook_signing_key.get_secret_value()),
                 ),
-                opts=opts,
+                opts=pulumi.ResourceOptions.merge(
+                    opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-webhook-{i}")])
+                ),
             )

@@ -336,3 +336,12 @@ def test_managed_null_is_not_managed_and_needs_the_secret() -> None:
         load_stack_config(raw, secrets_for())
     (c,) = load(raw).connectors
     assert c.managed is None and c.client_secret is not None
+
+
+def test_a_webhook_receiver_listed_twice_is_refused() -> None:
+    raw = base()
+    raw["patchworks"]["publish"] = {"webhooks": [{"url": "https://hooks.example.com/a"}] * 2}
+    lookup = {**{k: (CANARY, True) for k in ("clientSecret-patchworks", "webhookSigningKey-patchworks")}}
+    with pytest.raises(ConfigError) as err:
+        load_stack_config(raw, lambda key: lookup.get(key, (None, False)))
+    assert "connectors.patchworks.publish.webhooks: https://hooks.example.com/a is listed twice" in str(err.value)

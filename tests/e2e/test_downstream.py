@@ -190,3 +190,53 @@ def test_consumer_reads_the_document_with_a_stack_reference(
     assert outputs["projectKey"] == PK and outputs["authUrl"] == emulator.url
     assert outputs["secretRef"]["path"] == f"{project.uid}/patchworks"
     assert CANARY not in json.dumps(outputs) and CANARY not in consumer.run("stack", "export").stdout
+
+
+def test_removing_one_of_two_webhooks_tells_that_receiver_only(
+    stack: PulumiProject, emulator: CommercetoolsEmulator, receiver: WebhookReceiver
+) -> None:
+    client = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+
+    def hooks(*urls: str) -> None:
+        settings: dict[str, Any] = {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": client.id}
+        settings |= {"authUrl": emulator.url, "apiUrl": emulator.url, "vault": {"path": f"{stack.uid}/secret"}}
+        stack.write_config(
+            {"connectors": {"patchworks": {**settings, "publish": {"webhooks": [{"url": u} for u in urls]}}}}
+        )
+
+    with WebhookReceiver(HOOK_KEY) as first:
+        hooks(first.url, receiver.url)
+        stack.run("up", "--yes", "--skip-preview")
+        assert (
+            [d.event for d in first.accepted()]
+            == [d.event for d in receiver.accepted()]
+            == ["connector.config.changed"]
+        )
+        first.reset()
+        receiver.reset()
+        hooks(receiver.url)  # the first receiver goes; the document is unchanged
+        stack.run("up", "--yes", "--skip-preview")
+        assert [d.event for d in first.accepted()] == ["connector.config.deleted"]
+        assert receiver.accepted() == []  # still configured: nothing to tell it
+
+
+def test_a_stack_whose_webhooks_were_named_by_position_upgrades_without_a_delivery(
+    stack: PulumiProject, emulator: CommercetoolsEmulator, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    """Webhook resources used to be named `<connector>-webhook-<index>`; the alias must carry them over, or
+    the upgrade would create the new one (a delivery) and delete the old one (a "deleted" to a live receiver)."""
+    client = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    configure(stack, emulator, client.id, tmp_path / "doc.json", receiver.url)
+    program = stack.dir / "components" / "connector.py"
+    current = program.read_text()
+    named_now = 'f"{name}-webhook-{hashlib.sha256(hook.url.encode()).hexdigest()[:12]}"'
+    assert named_now in current
+    program.write_text(current.replace(named_now, 'f"{name}-webhook-{i}"'))  # the program as it was
+    stack.run("up", "--yes", "--skip-preview")
+    assert [d.event for d in receiver.accepted()] == ["connector.config.changed"]
+    receiver.reset()
+
+    program.write_text(current)
+    up = stack.run("up", "--yes", "--skip-preview")
+    assert up.stdout.split("Resources:")[1].split()[:2] == ["8", "unchanged"]  # nothing created or deleted
+    assert receiver.deliveries == []
