@@ -234,6 +234,15 @@ class SecretsManagerSecretProvider(ResourceProvider):
                 "`pulumi up` creates it again"
             )
         self._require_owner(sm, p, found)
+        token = request_token(id_, data_digest, old.version_id)
+        if old.digest != data_digest and found.current_version_id not in (old.version_id, token):
+            # Vault's check-and-set, by hand: AWSCURRENT moved since our last write (or refresh), and not to the
+            # version a crashed run of this very write made. Overwriting would bury someone's change silently.
+            raise SecretsManagerError(
+                f"{sm.where(p.name)} was changed outside Pulumi since our last write (AWSCURRENT is version "
+                f"{found.current_version_id}, not {old.version_id}). Run `pulumi refresh` to see the change, "
+                "then `pulumi up`"
+            )
         if found.scheduled_for_deletion:
             self._restore_or_refuse(sm, p, found)
         sm.tag_resource(found.arn, self._tags(p, id_))
@@ -245,9 +254,7 @@ class SecretsManagerSecretProvider(ResourceProvider):
         )
         version = old.version_id
         if old.digest != data_digest:
-            version = self._stage_then_promote(
-                sm, found, payload(p.data), request_token(id_, data_digest, old.version_id), old.salt, data_digest
-            )
+            version = self._stage_then_promote(sm, found, payload(p.data), token, old.salt, data_digest)
         return UpdateResult(self._outs(p, arn=found.arn, version_id=version, salt=old.salt, digest=data_digest))
 
     @staticmethod

@@ -179,6 +179,30 @@ def test_refresh_sees_drift_and_update_repairs_it(aws_env: MotoServer, name: str
     assert p.diff(created.id, p.read(created.id, repaired.outs).outs, props(aws_env, name)).changes is False
 
 
+def test_a_change_made_outside_pulumi_is_not_overwritten_without_a_refresh(aws_env: MotoServer, name: str) -> None:
+    """Vault refuses this by check-and-set; Secrets Manager has none, so update compares AWSCURRENT itself."""
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, secret="s1"))
+    hotfix = sm().put_secret_value(name, '{"clientSecret":"operator fix"}', client_request_token=str(uuid.uuid4()))
+    with pytest.raises(SecretsManagerError, match=r"changed outside Pulumi .* Run `pulumi refresh`") as err:
+        p.update(created.id, created.outs, props(aws_env, name, secret="s2"))
+    assert hotfix in str(err.value) and "operator fix" not in str(err.value)
+    assert current(name)["clientSecret"] == "operator fix" and versions(name)[hotfix] == ["AWSCURRENT"]
+    # after a refresh the change is seen (and shown in the diff); then up writes over it on purpose
+    refreshed = p.read(created.id, created.outs).outs
+    p.update(created.id, refreshed, props(aws_env, name, secret="s2"))
+    assert current(name)["clientSecret"] == "s2"
+
+
+def test_a_rerun_after_a_crash_mid_update_continues(aws_env: MotoServer, name: str) -> None:
+    """The run that moved AWSCURRENT died before Pulumi saved the new version: its own version is no conflict."""
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, secret="s1"))
+    first = p.update(created.id, created.outs, props(aws_env, name, secret="s2"))
+    again = p.update(created.id, created.outs, props(aws_env, name, secret="s2"))  # the state from before
+    assert again.outs["version_id"] == first.outs["version_id"] and current(name)["clientSecret"] == "s2"
+
+
 def test_refresh_of_a_deleted_secret_drops_it(aws_env: MotoServer, name: str) -> None:
     p = SecretsManagerSecretProvider()
     created = p.create(props(aws_env, name))
