@@ -85,6 +85,12 @@ def secret_payload(config: ConnectorConfig, client_secret: str) -> dict[str, Any
     return {config.secret_keys.get(k, k): v for k, v in fields.items()}
 
 
+def aws_region(explicit: str | None) -> str | None:
+    """The region as boto3 will use it, resolved now: it goes into state, so a later run (a destroy from a job
+    with another AWS_REGION) acts where the value is, and a changed region shows as a replacement."""
+    return explicit or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
 def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
     """The store's inputs except the value: where it lives and how it is kept."""
     if c.secrets_manager is not None:
@@ -93,7 +99,7 @@ def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
             "connector": c.name,
             "owner": owner,
             "name": c.secret_name,
-            "region": sm.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+            "region": aws_region(sm.region),
             "endpoint_url": sm.endpoint_url,
             "kms_key_id": sm.kms_key_id,
             "description": sm.description or f"commercetools API client credentials for connector {c.name}",
@@ -275,7 +281,7 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                     owner=owner,
                     name=pub.ssm.name,
                     document=self.config,
-                    region=pub.ssm.region,
+                    region=aws_region(pub.ssm.region),
                     endpoint_url=pub.ssm.endpoint_url,
                     tier=pub.ssm.tier,
                 ),

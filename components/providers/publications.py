@@ -341,8 +341,11 @@ class SsmParameterPublicationProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         old, new = _normalized(_SsmSettings, olds), _normalized(_SsmSettings, news)
-        replaces = [k for k in self.IDENTITY if old[k] != new[k]]
-        changed = replaces + [k for k in self.REMOTE if old[k] != new[k]]
+        # State from before the program resolved the region holds None (then: the environment's region, the
+        # same one it resolves now); recording it is an update, not a move.
+        unrecorded = old["region"] is None and new["region"] is not None
+        replaces = [k for k in self.IDENTITY if old[k] != new[k] and not (k == "region" and unrecorded)]
+        changed = replaces + [k for k in self.REMOTE if old[k] != new[k]] + (["region"] if unrecorded else [])
         if _document_changed(olds, news):
             changed.append("document")
         return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=False)

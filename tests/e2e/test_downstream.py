@@ -118,6 +118,11 @@ def test_publishers_deliver_once_per_change(
     )
     param = ssm.get_parameter(Name=f"/ctp/{stack.uid}/patchworks")["Parameter"]
     assert valid(json.loads(param["Value"])) == doc
+    # publish.ssm.region is unset: the region it was written to is recorded, so a destroy run from a job with
+    # another AWS_REGION still deletes it where it is
+    deployment = json.loads(stack.run("stack", "export").stdout)["deployment"]
+    (published,) = [r for r in deployment["resources"] if r["type"].endswith("publish:SsmParameter")]
+    assert published["outputs"]["region"] == "eu-central-1"
     (delivery,) = receiver.accepted()
     assert delivery.verified and delivery.event == "connector.config.changed" and valid(delivery.body) == doc
     assert CANARY not in delivery.raw.decode() and HOOK_KEY not in delivery.raw.decode()

@@ -333,6 +333,20 @@ def test_ssm_refresh_sees_a_hand_edit_and_update_repairs_it(aws_env: MotoServer,
 
 
 @pytest.mark.aws
+def test_ssm_state_without_a_region_records_it_in_place(aws_env: MotoServer, pname: str) -> None:
+    """State from before the program resolved the region: recording it must not replace the parameter."""
+    p = SsmParameterPublicationProvider()
+    created = p.create(ssm_props(aws_env, pname, region=None))
+    assert created.outs is not None and created.outs["region"] is None
+    diff = p.diff(created.id, created.outs, ssm_props(aws_env, pname))
+    assert diff.changes is True and diff.replaces == []
+    updated = p.update(created.id, created.outs, ssm_props(aws_env, pname))
+    assert updated.outs is not None and updated.outs["region"] == "eu-central-1" and version(pname) == 1
+    moved = p.diff(created.id, updated.outs, ssm_props(aws_env, pname, region="us-east-1"))
+    assert moved.replaces == ["region"]  # a real move still replaces
+
+
+@pytest.mark.aws
 def test_ssm_refresh_of_a_deleted_parameter_drops_it(aws_env: MotoServer, pname: str) -> None:
     p = SsmParameterPublicationProvider()
     created = p.create(ssm_props(aws_env, pname))
