@@ -7,8 +7,10 @@ The contract receivers implement (see `verify_signature`):
   `connector.config.deleted` (body: `{"deleted":true,"name":...,"schemaVersion":1}`);
 - `X-CTP-Delivery`: a unique id per delivery, the same on every retry of it, so receivers can deduplicate;
 - `X-CTP-Timestamp`: unix seconds when this attempt was signed;
-- `X-CTP-Signature`: `v1=<hex HMAC-SHA256(key, f"{timestamp}.{body}")>`; the timestamp is signed, so a
-  captured request cannot be replayed once it is older than the receiver's tolerance (default 300 s).
+- `X-CTP-Signature`: `v2=<hex HMAC-SHA256(key, f"{timestamp}.{event}.{delivery}.{body}")>`; the timestamp is
+  signed, so a captured request cannot be replayed once it is older than the receiver's tolerance (default
+  300 s), and so are the event and the delivery id, so within that window a captured "changed" cannot be
+  resent as "deleted", nor under a fresh delivery id past the receiver's deduplication.
 
 The signing key is an argument of each call, never kept on the client, never logged, never in a message.
 Timeouts on every request; connection errors, timeouts, 429 (honouring Retry-After, capped) and 5xx are
@@ -33,7 +35,7 @@ from .publishing import PublicationError, public_url
 
 EVENT_CHANGED = "connector.config.changed"
 EVENT_DELETED = "connector.config.deleted"
-SIGNATURE_SCHEME = "v1"
+SIGNATURE_SCHEME = "v2"  # v1 signed "{timestamp}.{body}" only: the event and delivery headers were forgeable
 TOLERANCE = 300  # seconds a receiver accepts between X-CTP-Timestamp and its own clock
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 DEFAULT_RETRY = RetryPolicy()  # 4 attempts, backoff 0.5 s doubling to 8 s, Retry-After capped at 30 s
@@ -70,10 +72,10 @@ def _bytes(value: str | bytes) -> bytes:
     return value.encode() if isinstance(value, str) else value
 
 
-def sign(key: str | bytes, timestamp: int | str, body: str | bytes) -> str:
-    """The X-CTP-Signature value: `v1=` and the hex HMAC-SHA256 of `{timestamp}.{body}`."""
-    mac = hmac.new(_bytes(key), f"{timestamp}.".encode() + _bytes(body), hashlib.sha256)
-    return f"{SIGNATURE_SCHEME}={mac.hexdigest()}"
+def sign(key: str | bytes, timestamp: int | str, body: str | bytes, *, event: str, delivery_id: str) -> str:
+    """The X-CTP-Signature value: `v2=` and the hex HMAC-SHA256 of `{timestamp}.{event}.{delivery_id}.{body}`."""
+    signed = f"{timestamp}.{event}.{delivery_id}.".encode() + _bytes(body)
+    return f"{SIGNATURE_SCHEME}={hmac.new(_bytes(key), signed, hashlib.sha256).hexdigest()}"
 
 
 def verify_signature(
@@ -82,16 +84,19 @@ def verify_signature(
     body: str | bytes,
     signature: str | None,
     *,
+    event: str | None,
+    delivery_id: str | None,
     now: float | None = None,
     tolerance: int = TOLERANCE,
 ) -> bool:
-    """For receivers: True when `signature` is a valid v1 signature of this body at this timestamp, made with
-    `key`, and the timestamp is within `tolerance` seconds of `now` (default: the clock).
+    """For receivers: True when `signature` is a valid v2 signature of this body, event (X-CTP-Event) and
+    delivery id (X-CTP-Delivery) at this timestamp, made with `key`, and the timestamp is within `tolerance`
+    seconds of `now` (default: the clock).
 
-    `signature` may list several comma-separated `v1=` values (a sender mid key rotation); one match suffices.
+    `signature` may list several comma-separated `v2=` values (a sender mid key rotation); one match suffices.
     Never raises on malformed input: anything unexpected is simply not verified.
     """
-    if timestamp is None or not signature:
+    if timestamp is None or not signature or not event or not delivery_id:
         return False
     try:
         ts = int(str(timestamp).strip())
@@ -100,9 +105,10 @@ def verify_signature(
     current = time.time() if now is None else now
     if abs(current - ts) > tolerance:
         return False
-    expected = sign(key, ts, body)
+    expected = sign(key, ts, body, event=event, delivery_id=delivery_id)
     candidates = [part.strip() for part in signature.split(",")]
-    return any(hmac.compare_digest(expected.encode(), c.encode()) for c in candidates if c.startswith("v1="))
+    prefix = f"{SIGNATURE_SCHEME}="
+    return any(hmac.compare_digest(expected.encode(), c.encode()) for c in candidates if c.startswith(prefix))
 
 
 class WebhookClient:
@@ -160,7 +166,7 @@ class WebhookClient:
                 HEADER_EVENT: event,
                 HEADER_DELIVERY: delivery_id,
                 HEADER_TIMESTAMP: str(timestamp),
-                HEADER_SIGNATURE: sign(signing_key, timestamp, body),
+                HEADER_SIGNATURE: sign(signing_key, timestamp, body, event=event, delivery_id=delivery_id),
             }
             retry_after: str | None = None
             try:

@@ -17,7 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
-from components.webhook import HEADER_SIGNATURE, HEADER_TIMESTAMP, TOLERANCE, verify_signature
+from components.webhook import (
+    HEADER_DELIVERY,
+    HEADER_EVENT,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    TOLERANCE,
+    verify_signature,
+)
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -80,6 +87,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers.get(HEADER_TIMESTAMP.lower()),
             raw,
             headers.get(HEADER_SIGNATURE.lower()),
+            event=headers.get(HEADER_EVENT.lower()),
+            delivery_id=headers.get(HEADER_DELIVERY.lower()),
             tolerance=receiver.tolerance,
         )
         try:

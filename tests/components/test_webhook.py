@@ -9,6 +9,7 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from components.commercetools import RetryPolicy
 from components.publishing import canonical, public_url
 from components.webhook import (
     EVENT_CHANGED,
+    EVENT_DELETED,
     WebhookClient,
     WebhookError,
     sign,
@@ -60,26 +62,46 @@ def closed_port() -> int:
 
 
 # --- the signature contract ---------------------------------------------------------------------------------
-def test_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
-    expected = hmac.new(CANARY.encode(), b"1700000000." + BODY, hashlib.sha256).hexdigest()
-    assert sign(CANARY, 1700000000, BODY) == f"v1={expected}"
-    assert sign(CANARY.encode(), "1700000000", BODY.decode()) == f"v1={expected}"
+def test_signature_is_hmac_sha256_of_timestamp_event_delivery_and_body() -> None:
+    signed = b"1700000000.connector.config.changed.d-1." + BODY
+    expected = hmac.new(CANARY.encode(), signed, hashlib.sha256).hexdigest()
+    assert sign(CANARY, 1700000000, BODY, event=EVENT_CHANGED, delivery_id="d-1") == f"v2={expected}"
+    assert (
+        sign(CANARY.encode(), "1700000000", BODY.decode(), event=EVENT_CHANGED, delivery_id="d-1") == f"v2={expected}"
+    )
 
 
 def test_verify_signature_accepts_the_key_and_rejects_everything_else() -> None:
     now = 1_700_000_000
-    good = sign(CANARY, now, BODY)
-    assert verify_signature(CANARY, str(now), BODY, good, now=now)
-    assert verify_signature(CANARY, now, BODY, f"v1={'0' * 64}, {good}", now=now + 299)  # key rotation: any match
-    assert not verify_signature("another-key-0123456789", now, BODY, good, now=now)  # other key
-    assert not verify_signature(CANARY, now, BODY.replace(b"abc", b"abd"), good, now=now)  # tampered body
-    assert not verify_signature(CANARY, now + 1, BODY, good, now=now)  # timestamp is signed
-    assert not verify_signature(CANARY, now, BODY, good, now=now + 301)  # stale: replay refused
-    assert not verify_signature(CANARY, now, BODY, good, now=now - 301)  # from the future
-    assert verify_signature(CANARY, now, BODY, good, now=now + 1000, tolerance=1000)
+    good = sign(CANARY, now, BODY, event=EVENT_CHANGED, delivery_id="d-1")
+
+    def ok(key: str, ts: Any, body: bytes, sig: str | None, at: float, tolerance: int = 300) -> bool:
+        return verify_signature(key, ts, body, sig, event=EVENT_CHANGED, delivery_id="d-1", now=at, tolerance=tolerance)
+
+    assert ok(CANARY, str(now), BODY, good, now)
+    assert ok(CANARY, now, BODY, f"v2={'0' * 64}, {good}", now + 299)  # key rotation: any match
+    assert not ok("another-key-0123456789", now, BODY, good, now)  # other key
+    assert not ok(CANARY, now, BODY.replace(b"abc", b"abd"), good, now)  # tampered body
+    assert not ok(CANARY, now + 1, BODY, good, now)  # timestamp is signed
+    assert not ok(CANARY, now, BODY, good, now + 301)  # stale: replay refused
+    assert not ok(CANARY, now, BODY, good, now - 301)  # from the future
+    assert ok(CANARY, now, BODY, good, now + 1000, tolerance=1000)
     for bad_ts, bad_sig in [(None, good), ("", good), ("soon", good), (now, None), (now, ""), (now, good[3:])]:
-        assert not verify_signature(CANARY, bad_ts, BODY, bad_sig, now=now)
-    assert not verify_signature(CANARY, now, BODY, good.replace("v1=", "v0="), now=now)
+        assert not ok(CANARY, bad_ts, BODY, bad_sig, now)
+    assert not ok(CANARY, now, BODY, good.replace("v2=", "v1="), now)
+
+
+def test_the_event_and_the_delivery_id_are_signed() -> None:
+    """Within the replay window a captured "changed" must not pass as "deleted", nor under a fresh delivery
+    id (which would get it past the receiver's deduplication)."""
+    now = 1_700_000_000
+    good = sign(CANARY, now, BODY, event=EVENT_CHANGED, delivery_id="d-1")
+    assert not verify_signature(CANARY, now, BODY, good, event=EVENT_DELETED, delivery_id="d-1", now=now)
+    assert not verify_signature(CANARY, now, BODY, good, event=EVENT_CHANGED, delivery_id="d-2", now=now)
+    assert not verify_signature(CANARY, now, BODY, good, event=None, delivery_id="d-1", now=now)
+    assert not verify_signature(CANARY, now, BODY, good, event=EVENT_CHANGED, delivery_id=None, now=now)
+    old_v1 = "v1=" + hmac.new(CANARY.encode(), f"{now}.".encode() + BODY, hashlib.sha256).hexdigest()
+    assert not verify_signature(CANARY, now, BODY, old_v1, event=EVENT_CHANGED, delivery_id="d-1", now=now)
 
 
 # --- deliveries ---------------------------------------------------------------------------------------------
@@ -92,7 +114,9 @@ def test_delivery_is_signed_and_recorded(receiver: WebhookReceiver, client: Call
     assert got.headers["content-type"] == "application/json"
     assert got.event == EVENT_CHANGED and got.delivery_id == delivery.delivery_id
     assert before <= int(got.headers["x-ctp-timestamp"]) <= int(time.time())
-    assert got.headers["x-ctp-signature"] == sign(CANARY, got.headers["x-ctp-timestamp"], BODY)
+    assert got.headers["x-ctp-signature"] == sign(
+        CANARY, got.headers["x-ctp-timestamp"], BODY, event=EVENT_CHANGED, delivery_id=delivery.delivery_id
+    )
     assert delivery.delivered_at.endswith("+00:00")
 
 
