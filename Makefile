@@ -10,7 +10,7 @@ setup: $(STAMP) engine
 
 # The virtualenv doubles as the Pulumi program's runtime (Pulumi.yaml `virtualenv: .venv`).
 $(STAMP): requirements.txt requirements-dev.txt
-	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (3, 9) <= v[:2] <= (3, 11) else "Python 3.9-3.11 is needed (the pinned Pulumi SDK needs grpcio 1.56 wheels); set PYTHON=python3.11")'
+	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if v[:2] == (3, 11) else "Python 3.11 is needed (the code uses 3.11; the pinned Pulumi SDK needs grpcio 1.56 wheels); set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@

@@ -18,13 +18,20 @@ fi
 
 command -v go >/dev/null || { echo "actionlint: Go is needed to build actionlint (see README)" >&2; exit 2; }
 
+# One build at a time (two test runs on one machine): the others wait, then reuse it.
+mkdir -p "$(dirname "$bin")"
+if command -v flock >/dev/null; then
+  exec 9>"$(dirname "$bin")/.build.lock"
+  flock 9
+  if [ -f "$bin/.complete" ] && [ -x "$bin/actionlint" ]; then echo "$bin/actionlint"; exit 0; fi
+fi
+
 echo "actionlint: building actionlint $version from the Go module proxy into $bin (first time only)" >&2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # `go install pkg@version` builds in module mode with the release's own go.mod and go.sum: no wrapper needed.
 GOBIN="$work/out" CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" \
   "github.com/rhysd/actionlint/cmd/actionlint@$version" >&2
-mkdir -p "$(dirname "$bin")"
 rm -rf "$bin.tmp" && mv "$work/out" "$bin.tmp" && rm -rf "$bin" && mv "$bin.tmp" "$bin"
 "$bin/actionlint" -version >&2 || { echo "actionlint: the built binary does not run" >&2; exit 1; }
 touch "$bin/.complete"

@@ -14,7 +14,13 @@ cache_root=${CTP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ctp-credentials}
 dest="$cache_root/pulumi/v$version"
 bin="$dest/bin"
 
-if [ -f "$bin/.complete" ] && [ "$("$bin/pulumi" version 2>/dev/null)" = "v$version" ]; then
+if [ -n "${CTP_PULUMI_BIN:-}" ]; then  # an engine the user points at (README): use it, build nothing
+  [ -x "$CTP_PULUMI_BIN/pulumi" ] || { echo "pulumi-engine: no pulumi in CTP_PULUMI_BIN=$CTP_PULUMI_BIN" >&2; exit 2; }
+  echo "$CTP_PULUMI_BIN"; exit 0
+fi
+
+built() { [ -f "$bin/.complete" ] && [ "$("$bin/pulumi" version 2>/dev/null)" = "v$version" ]; }
+if built; then
   echo "$bin"; exit 0
 fi
 
@@ -25,6 +31,18 @@ if onpath=$(command -v pulumi 2>/dev/null) && [ "$("$onpath" version 2>/dev/null
 fi
 
 command -v go >/dev/null || { echo "pulumi-engine: Go is needed to build the Pulumi CLI (see README)" >&2; exit 2; }
+go_minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+if [ -n "$go_minor" ] && [ "$go_minor" -lt 23 ]; then  # -checklinkname (below) exists from Go 1.23
+  echo "pulumi-engine: Go >= 1.23 is needed to build the Pulumi CLI, found $(go env GOVERSION)" >&2; exit 2
+fi
+
+# One build per version at a time (two clones, or `make demo` beside `make test`): the others wait, then reuse.
+mkdir -p "$dest"
+if command -v flock >/dev/null; then
+  exec 9>"$dest/.build.lock"
+  flock 9
+  if built; then echo "$bin"; exit 0; fi
+fi
 
 echo "pulumi-engine: building Pulumi v$version from the Go module proxy into $dest (first time only)" >&2
 work=$(mktemp -d)
@@ -75,7 +93,6 @@ for f in pulumi-resource-pulumi-python pulumi-analyzer-policy-python; do
   [ -f "$sdk/python/dist/$f" ] && install -m 0755 "$sdk/python/dist/$f" "$work/out/"
 done
 
-mkdir -p "$dest"
 rm -rf "$bin.tmp" && mv "$work/out" "$bin.tmp" && rm -rf "$bin" && mv "$bin.tmp" "$bin"
 # The Automation API refuses a CLI whose `pulumi version` is empty: prove the stamp took.
 [ "$("$bin/pulumi" version)" = "v$version" ] || { echo "pulumi-engine: built CLI reports the wrong version" >&2; exit 1; }
