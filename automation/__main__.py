@@ -44,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     p_pr.add_argument("--policy-pack-config", type=Path, help="the pack's config (JSON); default: its defaults")
     p_pr.add_argument("--json", action="store_true", help="print the whole summary as JSON instead of Markdown")
     args = parser.parse_args(argv)
+    if not args.cwd.is_dir():
+        parser.error(f"--cwd {args.cwd}: no such directory")
     if args.command == "pr-summary":
+        if args.out is not None and args.out.is_dir():
+            parser.error(f"--out {args.out}: is a directory; give the comment's file name")
         if not (args.policy_pack / "PulumiPolicy.yaml").is_file():
             parser.error(f"--policy-pack {args.policy_pack}: no PulumiPolicy.yaml in that directory")
         if args.policy_pack_config is not None and not args.policy_pack_config.is_file():

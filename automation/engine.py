@@ -14,13 +14,18 @@ ROOT = Path(__file__).resolve().parent.parent
 @functools.cache
 def engine_bin() -> Path:
     """The directory holding `pulumi` and its Python language host (built once per version, then cached)."""
-    override = os.environ.get("CTP_PULUMI_BIN")
-    if override:
-        return Path(override)
+    # CTP_PULUMI_BIN (an engine of the user's) is honoured and checked by the script
     out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "pulumi-engine.sh")], check=True, capture_output=True, text=True
+        ["bash", str(ROOT / "scripts" / "pulumi-engine.sh")], check=False, capture_output=True, text=True
     )
+    if out.returncode != 0 or not out.stdout.strip():
+        said = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit code {out.returncode}"
+        raise EngineUnavailable(f"the Pulumi engine is not available: {said}. Run `make setup` (README)")
     return Path(out.stdout.strip().splitlines()[-1])
+
+
+class EngineUnavailable(Exception):
+    """No engine could be found or built; the message carries the build script's reason."""
 
 
 def pulumi_env(

@@ -167,6 +167,13 @@ class Rotation:
 
     # --- provided: create, set, up, test, finish ----------------------------------------------------------
     def _provided(self, name: str, settings: dict[str, Any], r: ConnectorRotation) -> None:
+        missing = [k for k in ("projectKey", "scopes", "clientId") if not settings.get(k)]
+        if missing:
+            r.error = (
+                f"step pending failed: connectors.{name}.{missing[0]} is not set. Nothing changed; fix the stack's "
+                "config (`pulumi preview` lists every problem), then rerun"
+            )
+            return
         pk = settings["projectKey"]
         auth = settings.get("authUrl") or f"https://auth.{settings.get('region', 'europe-west1.gcp')}.commercetools.com"
         api = settings.get("apiUrl") or f"https://api.{settings.get('region', 'europe-west1.gcp')}.commercetools.com"

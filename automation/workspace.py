@@ -16,7 +16,7 @@ from typing import Any
 from pulumi import automation as auto
 
 from . import eventlog
-from .engine import engine_bin
+from .engine import EngineUnavailable, engine_bin
 
 eventlog.install()  # every preview/up below reads its events whole (see eventlog.py)
 
@@ -33,7 +33,11 @@ class ProjectStack:
         self.work_dir = work_dir
         # our engine first on PATH: the Automation API runs whatever `pulumi` it finds there
         self.env = {**os.environ, **(env or {})}
-        self.env["PATH"] = f"{engine_bin()}{os.pathsep}{self.env.get('PATH', '')}"
+        try:
+            engine = engine_bin()
+        except EngineUnavailable as exc:
+            raise StackError(str(exc)) from None
+        self.env["PATH"] = f"{engine}{os.pathsep}{self.env.get('PATH', '')}"
         self.env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
         try:
             ws = auto.LocalWorkspace(work_dir=str(work_dir), env_vars=self.env)

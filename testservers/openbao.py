@@ -84,6 +84,7 @@ class OpenBaoServer:
                     bao_binary(),
                     "server",
                     "-dev",
+                    "-dev-no-store-token",  # else it writes ~/.vault-token, replacing the user's own login
                     *tls,
                     f"-dev-root-token-id={self.root_token}",
                     f"-dev-listen-address=127.0.0.1:{self.port}",

@@ -15,6 +15,7 @@ from pulumi import automation as auto
 
 from automation import __main__ as cli
 from automation import pr_summary as prs
+from automation.engine import ROOT
 from automation.pr_summary import MARKER, MAX_CHARS, Redactor, render_markdown, summarise
 from tests.automation import events as ev
 from tests.conftest import CANARY
@@ -396,6 +397,8 @@ def test_command_writes_the_comment_and_prints_the_summary(tmp_path: Path) -> No
         ["pr-summary", "--stack", "x", "--policy-pack", "/nonexistent"],
         ["pr-summary", "--stack", "x", "--policy-pack-config", "/nonexistent.json"],
         ["pr-summary", "--stack", "x", "--unknown"],
+        ["--cwd", "/nonexistent", "status", "--stack", "x"],
+        ["pr-summary", "--stack", "x", "--out", str(ROOT / "tests")],  # a directory: refused before the preview
     ],
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -403,3 +406,18 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
         cli.main(argv)
     assert exc.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_no_engine_is_a_clear_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """No engine and none to point at: one line with the build script's reason and the fix, no traceback."""
+    from automation import engine
+
+    engine.engine_bin.cache_clear()
+    monkeypatch.setenv("CTP_PULUMI_BIN", "/nonexistent")
+    try:
+        assert cli.main(["status", "--stack", "x"]) == 2
+    finally:
+        engine.engine_bin.cache_clear()
+    err = capsys.readouterr().err
+    assert "the Pulumi engine is not available: pulumi-engine: no pulumi in CTP_PULUMI_BIN=/nonexistent" in err
+    assert "make setup" in err and "Traceback" not in err

@@ -258,3 +258,11 @@ def test_killed_during_rotation_then_rerun_converges(
     second = assert_working(emulator, openbao, managed)
     assert second != first and second not in orphans
     assert clients(emulator) == {second}  # the orphan is gone, and so is the retired client
+
+
+def test_rotate_names_a_missing_setting_instead_of_a_traceback(project: PulumiProject) -> None:
+    project.init()
+    project.write_config({"connectors": {"patchworks": {"region": "europe-west1.gcp", "clientId": "abc"}}})
+    out = automation(project, "rotate", "--stack", "test", check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "connectors.patchworks.projectKey is not set. Nothing changed" in out.stderr
