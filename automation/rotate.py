@@ -29,6 +29,7 @@ from components.aws import SecretsManagerClient
 from components.commercetools import CommercetoolsClient, Token
 from components.config import secret_config_key
 from components.errors import CredentialsError, InvalidClientError
+from components.scopes import admin_scope_problem
 from components.vault import VaultClient
 
 from .workspace import ProjectStack, StackError
@@ -236,7 +237,14 @@ class Rotation:
                 f"rotating a client you provide needs admin credentials: set {self.admin_env_prefix}_CLIENT_ID and "
                 f"{self.admin_env_prefix}_CLIENT_SECRET to a client holding manage_api_clients:{project_key}"
             )
-        return ct.request_token(cid, secret, [f"manage_api_clients:{project_key}"])
+        token = ct.request_token(cid, secret, [f"manage_api_clients:{project_key}"])
+        problem = admin_scope_problem(token.scope, project_key)
+        if problem:
+            raise CredentialsError(
+                f"the admin client in {self.admin_env_prefix}_CLIENT_ID cannot manage API clients of {project_key}: "
+                f"{problem}. It needs manage_api_clients:{project_key}"
+            )
+        return token
 
     def _name(self, connector: str, old_id: str) -> str:
         """The new client's name records the client it replaces, so a resumed run knows both."""

@@ -159,3 +159,18 @@ def granted_covers(granted: str, requested: list[Scope] | tuple[Scope, ...]) -> 
         except ValueError:
             continue  # a scope we do not know cannot cover one we asked for
     return [s for s in requested if s not in have]
+
+
+def holds_manage_project(granted: str) -> bool:
+    """Whether a token's granted `scope` is the whole project: such a client gets no narrower token."""
+    return any(text.split(":", 1)[0] == "manage_project" for text in granted.split())
+
+
+def admin_scope_problem(granted: str, project_key: str) -> str | None:
+    """Why a token cannot manage API clients of `project_key` (None: it can). `manage_project` does not grant
+    the API Clients API, so a token that names it but not manage_api_clients is refused here, at preview,
+    rather than by a 403 at the first create."""
+    if not granted_covers(granted, [parse_scope(f"manage_api_clients:{project_key}")]):
+        return None
+    hint = " (manage_project does not grant the API Clients API)" if holds_manage_project(granted) else ""
+    return f"its token has no manage_api_clients:{project_key}{hint}"

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..commercetools import CommercetoolsClient, Token
 from ..errors import CommercetoolsError, CredentialsError, InvalidClientError
+from ..scopes import admin_scope_problem
 from ..vault import VaultClient
 from . import stores
 from .base import PlainProviderResource
@@ -145,12 +146,19 @@ def admin_token(p: ApiClientProps, ct: CommercetoolsClient) -> Token:
             f"client holding manage_api_clients:{p.project_key} (made once by hand in the Merchant Center)"
         )
     try:
-        return ct.request_token(str(client_id), str(secret), [f"manage_api_clients:{p.project_key}"])
+        token = ct.request_token(str(client_id), str(secret), [f"manage_api_clients:{p.project_key}"])
     except CommercetoolsError as exc:
         raise RotationError(
             f"connector {p.connector!r}: the admin client from {where} cannot manage API clients of "
             f"{p.project_key}: {exc}. It needs manage_api_clients:{p.project_key}"
         ) from None
+    problem = admin_scope_problem(token.scope, p.project_key)
+    if problem:
+        raise RotationError(
+            f"connector {p.connector!r}: the admin client from {where} cannot manage API clients of "
+            f"{p.project_key}: {problem}. It needs manage_api_clients:{p.project_key}"
+        )
+    return token
 
 
 def _sealed(state: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from ..commercetools import CommercetoolsClient
 from ..errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError
-from ..scopes import granted_covers, parse_scope
+from ..scopes import granted_covers, holds_manage_project, parse_scope
 from .base import PlainProviderResource
 
 MAX_PARALLEL = 16  # concurrent token requests; commercetools documents no limit on the token endpoint
@@ -119,6 +119,12 @@ def _request(props: ConnectorCheck) -> str | None:
     if token.token_type.lower() != "bearer":
         return f"{who}: the token endpoint returned token_type {token.token_type!r}, expected Bearer"
     missing = granted_covers(token.scope, [parse_scope(s) for s in props.scopes])
+    if missing and holds_manage_project(token.scope):
+        return (
+            f"{who}: the client holds manage_project (all of the project), and commercetools gives such a client "
+            f"no narrower token. Create an API client with exactly connectors.{props.connector}.scopes "
+            "(least privilege: never manage_project in production) and use its ID and secret"
+        )
     if missing:
         return (
             f"{who}: token granted without {' '.join(map(str, missing))}. The client does not hold these "

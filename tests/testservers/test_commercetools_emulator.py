@@ -272,13 +272,16 @@ def test_store_scopes(emu: CommercetoolsEmulator, http: requests.Session) -> Non
         emu.backend.add_client(PK, [f"manage_discount_codes:{PK}:store-a"])
 
 
-def test_grant_type_in_query_string_is_accepted(
+def test_token_parameters_come_from_the_form_body_only(
     emu: CommercetoolsEmulator, http: requests.Session, admin: ApiClientRecord
 ) -> None:
+    """The reference documents a form body; a client that drifts to the query string must fail here too."""
     response = http.post(
         f"{emu.url}/oauth/token?grant_type=client_credentials", auth=(admin.id, admin.secret), timeout=TIMEOUT
     )
-    assert response.status_code == 200
+    assert response.status_code == 400 and response.json()["error_description"] == (
+        "Missing required parameter: grant_type."
+    )
 
 
 # -- introspection --------------------------------------------------------------------------------------
@@ -695,6 +698,24 @@ def test_fault_503_until_cleared(emu: CommercetoolsEmulator, http: requests.Sess
     general = http.get(clients_url(emu), headers=bearer(token), timeout=TIMEOUT)
     assert general.status_code == 500
     assert general.json()["errors"][0]["code"] == "General"
+
+
+def test_injected_auth_faults_answer_as_the_reference_documents(
+    emu: CommercetoolsEmulator, http: requests.Session, admin: ApiClientRecord
+) -> None:
+    """An injected 401 on the token endpoint is the documented invalid_client (so tests of it exercise the
+    client's wrong-credentials path); on the API, 401 and 403 are invalid_token and insufficient_scope."""
+    token = token_for(emu, http, admin)
+    emu.faults.add("token", status=401, times=1)
+    body = request_token(emu, http, admin.id, admin.secret).json()
+    assert body["error"] == "invalid_client"
+    assert body["error_description"] == "Please provide valid client credentials using HTTP Basic Authentication."
+    emu.faults.add("api_clients", status=401, times=1)
+    emu.faults.add("api_clients", status=403, times=1)
+    first = http.get(clients_url(emu), headers=bearer(token), timeout=TIMEOUT).json()
+    second = http.get(clients_url(emu), headers=bearer(token), timeout=TIMEOUT).json()
+    assert (first["statusCode"], first["error"]) == (401, "invalid_token")
+    assert (second["statusCode"], second["error"]) == (403, "insufficient_scope")
 
 
 def test_fault_latency(emu: CommercetoolsEmulator, http: requests.Session, admin: ApiClientRecord) -> None:

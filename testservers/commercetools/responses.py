@@ -11,7 +11,15 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from .exceptions import CommercetoolsError, InvalidInput, InvalidJsonInput, OAuthError
+from .exceptions import (
+    CommercetoolsError,
+    InsufficientScope,
+    InvalidClient,
+    InvalidInput,
+    InvalidJsonInput,
+    InvalidToken,
+    OAuthError,
+)
 from .faults import Fault
 from .models import CommercetoolsBackend, QueryResult
 
@@ -51,15 +59,15 @@ def error_response(error: CommercetoolsError) -> Response:
 def fault_response(fault: Fault, endpoint: str) -> Response:
     """The answer for an injected error status.
 
-    commercetools documents no body for these, so the emulator sends a plausible one in its usual shape:
-    code `TooManyRequests` for 429, `ServiceUnavailable` for 503, `General` for other 5xx, and a matching
-    code for common 4xx. On the auth endpoints the body also carries `error`/`error_description`.
+    Where the reference documents the answer for a status, the fault gives exactly that: on the token endpoint
+    401 is `invalid_client` ("Please provide valid client credentials ..."), on the API 401 is `invalid_token`
+    and 403 `insufficient_scope`, all auth errors with `error`/`error_description`. Elsewhere commercetools
+    documents no body, so the emulator sends a plausible one in its usual shape: `TooManyRequests` for 429,
+    `ServiceUnavailable` for 503, `General` for other 5xx, a matching code for common 4xx.
     """
     status = fault.status or 500
     codes = {
         400: "InvalidInput",
-        401: "invalid_token",
-        403: "insufficient_scope",
         404: "ResourceNotFound",
         409: "ConcurrentModification",
         429: "TooManyRequests",
@@ -69,8 +77,18 @@ def fault_response(fault: Fault, endpoint: str) -> Response:
         message = HTTPStatus(status).phrase
     except ValueError:
         message = "Error"
-    error_cls = OAuthError if endpoint in ("token", "introspect") else CommercetoolsError
-    error = error_cls(status, codes.get(status, "General"), message)
+    auth = endpoint in ("token", "introspect")
+    error: CommercetoolsError
+    if auth and status == 401:
+        error = InvalidClient()
+    elif auth and status == 400:
+        error = OAuthError(400, "invalid_request", message)
+    elif not auth and status == 401:
+        error = InvalidToken()
+    elif not auth and status == 403:
+        error = InsufficientScope("the endpoint's scope")
+    else:
+        error = (OAuthError if auth else CommercetoolsError)(status, codes.get(status, "General"), message)
     response = error_response(error)
     if fault.retry_after is not None:
         response.headers["Retry-After"] = str(fault.retry_after)
@@ -83,12 +101,10 @@ def _first(values: Mapping[str, list[str]], name: str) -> str | None:
 
 
 def _form(request: Request) -> dict[str, list[str]]:
-    """Form parameters; query parameters count too, as commercetools accepts `?grant_type=...`."""
-    merged: dict[str, list[str]] = {k: list(v) for k, v in request.query.items()}
+    """The form body's parameters. Only the body: the reference documents a form body, and an emulator that
+    also read the query string would let a client that drifts to `?grant_type=...` pass every test."""
     text = request.body.decode("utf-8", errors="replace")
-    for key, values in parse_qs(text, keep_blank_values=True).items():
-        merged[key] = values + merged.get(key, [])
-    return merged
+    return {key: list(values) for key, values in parse_qs(text, keep_blank_values=True).items()}
 
 
 def _basic_credentials(headers: Mapping[str, str]) -> tuple[str | None, str | None]:

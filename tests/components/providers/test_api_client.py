@@ -259,6 +259,18 @@ def test_a_write_that_landed_before_the_set_step_failed_is_kept_and_finished(
     assert working(emulator, openbao, path) == third["client_id"] != new
 
 
+def test_a_manage_project_admin_fails_check_not_the_first_create(
+    emulator: CommercetoolsEmulator, vault_env: OpenBaoServer, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """manage_project does not grant the API Clients API: say so at preview, not with a 403 in `up`."""
+    made = emulator.backend.add_client(PK, [f"manage_project:{PK}"], name="admin", secret=ADMIN_SECRET)
+    monkeypatch.setenv("CTP_ADMIN_CLIENT_ID", made.id)
+    monkeypatch.setenv("CTP_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
+    (failure,) = ApiClientProvider().check({}, props(emulator, vault_env, path)).failures
+    assert f"no manage_api_clients:{PK} (manage_project does not grant the API Clients API)" in failure.reason
+    assert ADMIN_SECRET not in failure.reason and emulator.count("api_clients") == 0
+
+
 def test_missing_admin_credentials_fail_check_with_the_fix(
     emulator: CommercetoolsEmulator, openbao: OpenBaoServer, path: str
 ) -> None:

@@ -62,6 +62,15 @@ def test_check_fails_on_scope_not_held(emulator: CommercetoolsEmulator) -> None:
     assert "scopes refused" in failure.reason and "Permissions exceeded" in failure.reason
 
 
+def test_a_manage_project_client_is_named_as_the_cause(emulator: CommercetoolsEmulator) -> None:
+    """Such a client gets no narrower token, so "the client lacks view_orders" would be wrong advice."""
+    c = emulator.backend.add_client(PK, [f"manage_project:{PK}"], secret=CANARY)
+    result = CredentialCheckProvider().check({}, props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"])))
+    (failure,) = result.failures
+    assert "holds manage_project" in failure.reason and "exactly connectors.a.scopes" in failure.reason
+    assert "does not hold these scopes" not in failure.reason
+
+
 def test_checks_run_concurrently(emulator: CommercetoolsEmulator) -> None:
     entries = []
     for i in range(8):
