@@ -241,6 +241,8 @@ def _error(resp: requests.Response, what: str) -> CommercetoolsError:
     status = resp.status_code
     if status == 401 and code == "invalid_client":
         return InvalidClientError(text, status=status, code=code)
-    if status == 400 and code == "invalid_scope":
+    # The reference marks the code of "Permissions exceeded" unconfirmed: its documented message counts too, so
+    # a different code still gets the scope advice rather than a generic error.
+    if status == 400 and (code == "invalid_scope" or message.startswith("Permissions exceeded")):
         return InvalidScopeError(text, status=status, code=code)
     return CommercetoolsError(text, status=status, code=code)

@@ -115,3 +115,20 @@ def test_client_repr_has_no_session_secrets(emulator: CommercetoolsEmulator) -> 
     s = requests.Session()
     s.auth = ("user", CANARY)
     assert CANARY not in repr(CommercetoolsClient(emulator.url, emulator.url, session=s))
+
+
+def test_permissions_exceeded_is_a_scope_error_whatever_its_code() -> None:
+    """The reference marks that answer's code unconfirmed; its documented message is enough for scope advice."""
+    import json
+
+    from components.commercetools import _error
+
+    answer = requests.Response()
+    answer.status_code = 400
+    message = "Permissions exceeded. Only the following permissions can be requested: view_orders"
+    answer._content = json.dumps(
+        {"statusCode": 400, "message": message, "errors": [{"code": "invalid_request", "message": message}]}
+    ).encode()
+    assert isinstance(_error(answer, "token request"), InvalidScopeError)
+    answer._content = json.dumps({"statusCode": 400, "message": "Bad", "error": "invalid_request"}).encode()
+    assert type(_error(answer, "token request")) is CommercetoolsError
