@@ -17,6 +17,7 @@ holds a secret: inside a structured object a plaintext value beside an encrypted
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Callable, Mapping
@@ -37,7 +38,7 @@ from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError
 from .scopes import PROJECT_KEY_RE, Scope, format_scopes, parse_scope, split_scopes
-from .urls import check_http_url
+from .urls import check_http_url, is_loopback
 
 # Config keys live in the project's namespace; messages name them as users type them, without it.
 NAMESPACE = "commercetools-credentials"
@@ -76,6 +77,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=True
     )
+
+
+ALLOWED_HOSTS_ENV = "CTP_ALLOWED_HOSTS"
+
+
+def _may_receive_credentials(url: str, kind: str) -> bool:
+    """The official `kind` host of a region (or a deprecated alias), loopback (the emulator, a local proxy), or
+    a host the pipeline's operator allowed in CTP_ALLOWED_HOSTS. Stack config alone never suffices: a typo'd or
+    foreign authUrl in a pull request would otherwise receive the secret in the preview that should stop it."""
+    host = (urlsplit(url).hostname or "").lower()
+    official = {f"{kind}.{region}.commercetools.com" for region in REGIONS}
+    official |= {f"{kind}.{alias.removeprefix('auth.')}" for alias in DEPRECATED_REGIONS}
+    allowed = {h.strip().lower() for h in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if h.strip()}
+    return host in official or is_loopback(host) or host in allowed
 
 
 def _check_base_url(value: str | None) -> str | None:
@@ -390,6 +405,15 @@ class ConnectorConfig(_Model):
                 )
         if (self.auth_url is None) != (self.api_url is None):
             raise ValueError("set both authUrl and apiUrl, or neither (the region then decides both)")
+        for key, url, kind in (("authUrl", self.auth_url, "auth"), ("apiUrl", self.api_url, "api")):
+            if url is not None and not _may_receive_credentials(url, kind):
+                raise ValueError(
+                    f"connectors.{self.name}.{key}: {urlsplit(url).hostname} is not a commercetools {kind} host, "
+                    "and credentials are sent there (the client secret, for a managed connector the admin "
+                    f"client's) during preview, before any policy runs. Remove authUrl and apiUrl (the region "
+                    f"decides both), or, for a proxy you run, allow its host in the environment of the pipeline: "
+                    f"{ALLOWED_HOSTS_ENV}={urlsplit(url).hostname} (a stack's config cannot allow it)"
+                )
         if self.secrets_manager is not None and "vault" in self.model_fields_set:
             raise ValueError("set either vault or secretsManager: a connector keeps its secret in one store")
         if self.publish.webhooks and self.webhook_signing_key is None:

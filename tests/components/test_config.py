@@ -345,3 +345,32 @@ def test_a_webhook_receiver_listed_twice_is_refused() -> None:
     with pytest.raises(ConfigError) as err:
         load_stack_config(raw, lambda key: lookup.get(key, (None, False)))
     assert "connectors.patchworks.publish.webhooks: https://hooks.example.com/a is listed twice" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["auth.example.com", "auth.europe-west1.gcp.commercetool.com", "auth.europe-west1.gcp.commercetools.com.evil.io"],
+)
+def test_credentials_never_go_to_a_host_only_stack_config_allowed(host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check sends the secret during preview, before the endpoint policy runs: a typo'd or foreign host is
+    refused here, unless the pipeline's own environment allows it (a proxy the operator runs)."""
+    raw = base()
+    raw["patchworks"] |= {"authUrl": f"https://{host}", "apiUrl": "https://api.europe-west1.gcp.commercetools.com"}
+    with pytest.raises(ConfigError) as err:
+        load(raw)
+    message = str(err.value)
+    assert f"connectors.patchworks.authUrl: {host} is not a commercetools auth host" in message
+    assert f"CTP_ALLOWED_HOSTS={host}" in message and CANARY not in message
+    monkeypatch.setenv("CTP_ALLOWED_HOSTS", f"proxy.internal, {host.upper()}")
+    assert load(raw).connectors[0].auth_url == f"https://{host}"
+
+
+def test_official_deprecated_and_loopback_hosts_need_no_allowance() -> None:
+    for auth, api in [
+        ("https://auth.us-central1.gcp.commercetools.com", "https://api.us-central1.gcp.commercetools.com"),
+        ("https://auth.sphere.io", "https://api.sphere.io"),
+        ("http://127.0.0.1:8080", "http://localhost:8080"),
+    ]:
+        raw = base()
+        raw["patchworks"] |= {"authUrl": auth, "apiUrl": api}
+        assert load(raw).connectors[0].api_url == api
