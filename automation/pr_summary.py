@@ -205,6 +205,16 @@ def secret_values(config: Mapping[str, auto.ConfigValue]) -> set[str]:
     return found
 
 
+SECRET_ENV_RE = re.compile(r"SECRET|TOKEN|PASSWORD|PASSPHRASE|PRIVATE|(^|_)KEY$|(^|_)JWT$", re.IGNORECASE)
+
+
+def secret_env_values(environ: Mapping[str, str]) -> set[str]:
+    """Values of the job's environment variables whose names say they are credentials (CTP_ADMIN_CLIENT_SECRET,
+    VAULT_TOKEN, AWS_SECRET_ACCESS_KEY, ...): they are not stack config, yet a remote error message could
+    carry one into the comment. Short values are left out (8+ characters): masking "true" would garble text."""
+    return {v for k, v in environ.items() if SECRET_ENV_RE.search(k) and len(v.strip()) >= 8}
+
+
 def _leaves(value: Any) -> set[str]:
     if isinstance(value, dict):
         return set().union(*(_leaves(v) for v in value.values()))
@@ -607,13 +617,21 @@ def summarise(
 
 # --- Markdown ---------------------------------------------------------------------------------------------------
 def _code(value: Any) -> str:
-    text = str(value)
+    text = " ".join(str(value).splitlines())  # a line break would end the span and the list item
     return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
+MENTION_RE = re.compile(r"@(?=[A-Za-z0-9])")
+
+
 def _text(message: str) -> str:
-    """A message as Markdown: no HTML (a `<id>` would vanish), continuation lines indented, bounded."""
-    text = message.replace("<", "&lt;").replace(">", "&gt;")
+    """A message as Markdown: no HTML (a `<id>` would vanish), continuation lines indented, bounded.
+
+    Messages come from remote servers and the program: every kind of line break (CommonMark also ends a line at
+    a bare CR) is indented, so none can start a heading or a fake verdict outside its list item, and @mentions
+    are broken with a zero-width space so a message cannot ping anyone."""
+    text = "\n".join(message.splitlines()).replace("<", "&lt;").replace(">", "&gt;")
+    text = MENTION_RE.sub("@\u200b", text)
     if len(text) > ITEM_MAX:
         text = text[: ITEM_MAX - 1] + "…"
     return text.replace("\n", "\n  ")
@@ -973,7 +991,7 @@ def run_preview(
         failure = _first_error(str(exc))
     except RuntimeError as exc:  # the CLI exited 0 without a summary event
         failure = str(exc)
-    redact = Redactor(secrets, [stack.work_dir.resolve(), ROOT], home=Path.home())
+    redact = Redactor(secrets | secret_env_values(stack.env), [stack.work_dir.resolve(), ROOT], home=Path.home())
     packs = [display_path(policy_pack)] if policy_pack else []
     return summarise(
         events,

@@ -421,3 +421,33 @@ def test_no_engine_is_a_clear_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: py
     err = capsys.readouterr().err
     assert "the Pulumi engine is not available: pulumi-engine: no pulumi in CTP_PULUMI_BIN=/nonexistent" in err
     assert "make setup" in err and "Traceback" not in err
+
+
+def test_credentials_from_the_jobs_environment_are_masked_too() -> None:
+    """An admin secret is not stack config, yet a remote error message could carry it into the comment."""
+    env = {
+        "CTP_ADMIN_CLIENT_SECRET": "admin-secret-manage-api-clients",
+        "VAULT_TOKEN": "hvs.0123456789abcdef",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG",
+        "WEBHOOK_KEY": "0123456789abcdef",
+        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",  # an identifier, not a secret
+        "SOME_TOKEN": "short",  # too short to mask safely
+        "PATH": "/usr/bin",
+    }
+    found = prs.secret_env_values(env)
+    assert found == {env[k] for k in ("CTP_ADMIN_CLIENT_SECRET", "VAULT_TOKEN", "AWS_SECRET_ACCESS_KEY", "WEBHOOK_KEY")}
+    leak = f"token request: HTTP 401 invalid_client: bad credentials admin-id:{env['CTP_ADMIN_CLIENT_SECRET']}"
+    events = [*clean_events()[:-1], ev.diagnostic("error", f"connector 'patchworks': {leak}"), clean_events()[-1]]
+    summary = summarise(events, "test", preview_failed=True, redact=Redactor(found))
+    text = render_markdown(summary) + json.dumps(prs.as_json(summary))
+    assert env["CTP_ADMIN_CLIENT_SECRET"] not in text and "admin-id:[secret]" in text
+
+
+def test_a_message_cannot_break_out_of_its_list_item_or_ping_anyone() -> None:
+    """A bare CR ends a line in CommonMark: an error text could otherwise add a heading of its own."""
+    forged = "rejected\r\r### ✅ Credential check passed — @octocat please approve\u2028### also this"
+    events = [*clean_events()[:-1], ev.diagnostic("error", f"connector 'patchworks': {forged}"), clean_events()[-1]]
+    text = render_markdown(summarise(events, "test", preview_failed=True))
+    assert "\r" not in text and "\u2028" not in text
+    assert not [line for line in text.splitlines() if "Credential check passed" in line and line.startswith("#")]
+    assert "@octocat" not in text and "@\u200boctocat" in text
