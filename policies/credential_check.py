@@ -69,7 +69,7 @@ def _entries(resource: Resource) -> Mapping[str, Any]:
 
 
 def validate_production(resource: Resource, cfg: ProductionConfig) -> list[str]:
-    pattern = matches_any(resource.stack, cfg.production_stacks)
+    pattern = matches_any(resource.stack, cfg.production_stacks, ignore_case=True)
     if pattern is None:
         return []
     why = f" (stack '{resource.stack}' is production: it matches '{pattern}' in productionStacks of {PRODUCTION})"

@@ -115,10 +115,13 @@ def stack_from_urn(urn: str) -> str:
     return parts[2] if len(parts) == 3 and parts[0] == "urn" and parts[1] == "pulumi" else ""
 
 
-def matches_any(name: str, patterns: Iterable[str]) -> str | None:
-    """The first shell-style pattern (`prod`, `prod-*`) that matches `name`, or None."""
+def matches_any(name: str, patterns: Iterable[str], *, ignore_case: bool = False) -> str | None:
+    """The first shell-style pattern (`prod`, `prod-*`) that matches `name`, or None.
+
+    `ignore_case` for lists that make a rule stricter (production stacks: `Prod` is production too); lists
+    that relax a rule match exactly, so a look-alike stack name gets no exemption."""
     for pattern in patterns:
-        if fnmatch.fnmatchcase(name, pattern):
+        if fnmatch.fnmatchcase(name.lower() if ignore_case else name, pattern.lower() if ignore_case else pattern):
             return pattern
     return None
 

@@ -40,6 +40,13 @@ def test_check_off_on_a_production_stack_names_the_matching_pattern() -> None:
     assert "stack 'shop-prod' is production: it matches '*-prod' in productionStacks" in msg
 
 
+def test_production_stacks_match_whatever_the_case() -> None:
+    """Stack names may have capitals: `Prod` is as much production as `prod` (the stricter reading)."""
+    off = check(enabled=False)
+    for stack in ("Prod", "PROD", "Shop-Prod"):
+        assert len(reports(cc.PRODUCTION_POLICY, resource_args(t.CREDENTIAL_CHECK, off, stack=stack))) == 1
+
+
 def test_production_stacks_are_configurable() -> None:
     cfg = {"productionStacks": ["live"]}
     off = check(enabled=False)
