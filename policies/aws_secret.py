@@ -137,6 +137,11 @@ def check_aws_secret(secret: Mapping[str, Any], stack: str, cfg: AwsSecretConfig
 
 
 def validate(resource: Resource, cfg: AwsSecretConfig) -> list[str]:
+    if resource.type == t.API_CLIENT:  # a managed connector's client writes its secret to `store` itself
+        store = resource.props.get("store")
+        if resource.props.get("store_kind") != "secretsManager" or not isinstance(store, Mapping):
+            return []
+        return check_aws_secret(store, resource.stack, cfg)
     return check_aws_secret(resource.props, resource.stack, cfg)
 
 
@@ -146,6 +151,6 @@ POLICY = resource_policy(
     "ownership tags.",
     enforcement_level=EnforcementLevel.MANDATORY,
     config=AwsSecretConfig,
-    types={t.AWS_SECRET},
+    types={t.AWS_SECRET, t.API_CLIENT},
     rule=validate,
 )

@@ -97,6 +97,11 @@ def check_vault_secret(secret: Mapping[str, Any], cfg: VaultKvConfig) -> list[st
 
 
 def validate(resource: Resource, cfg: VaultKvConfig) -> list[str]:
+    if resource.type == t.API_CLIENT:  # a managed connector's client writes its secret to `store` itself
+        store = resource.props.get("store")
+        if resource.props.get("store_kind") != "vault" or not isinstance(store, Mapping):
+            return []
+        return check_vault_secret(store, cfg)
     return check_vault_secret(resource.props, cfg)
 
 
@@ -105,6 +110,6 @@ POLICY = resource_policy(
     description="Connector secrets are written only under the allowed Vault KV v2 mounts and path prefixes.",
     enforcement_level=EnforcementLevel.MANDATORY,
     config=VaultKvConfig,
-    types={t.VAULT_KV_SECRET},
+    types={t.VAULT_KV_SECRET, t.API_CLIENT},
     rule=validate,
 )

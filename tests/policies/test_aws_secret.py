@@ -97,3 +97,11 @@ def test_config_bounds_follow_aws() -> None:
 def test_policy_matches_secrets_manager_secrets() -> None:
     assert len(reports(aws.POLICY, resource_args(t.AWS_SECRET, secret(kms_key_id=None), stack="prod"))) == 1
     assert reports(aws.POLICY, resource_args(t.VAULT_KV_SECRET, secret(kms_key_id=None))) == []
+
+
+def test_a_managed_clients_store_is_held_to_the_same_rules() -> None:
+    client = {"connector": "patchworks", "store_kind": "secretsManager", "store": secret(kms_key_id=None)}
+    ((msg, _urn),) = reports(aws.POLICY, resource_args(t.API_CLIENT, client, stack="prod"))
+    assert "connector 'patchworks'" in msg and "kmsKeyId" in msg
+    assert reports(aws.POLICY, resource_args(t.API_CLIENT, {**client, "store": secret()}, stack="prod")) == []
+    assert reports(aws.POLICY, resource_args(t.API_CLIENT, {**client, "store_kind": "vault"}, stack="prod")) == []

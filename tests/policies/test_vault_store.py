@@ -91,3 +91,13 @@ def test_unknown_location_is_left_for_up() -> None:
 def test_policy_matches_kv_secrets() -> None:
     assert len(reports(vs.POLICY, resource_args(t.VAULT_KV_SECRET, secret(path="x/y")))) == 1
     assert reports(vs.POLICY, resource_args(t.AWS_SECRET, secret(path="x/y"))) == []
+
+
+def test_a_managed_clients_store_is_held_to_the_same_locations() -> None:
+    """A managed connector has no KvSecret: its ApiClient writes to the `store` in its own inputs."""
+    store = {k: v for k, v in secret(mount="other", path="anywhere").items() if k != "data"}
+    client = {"connector": "patchworks", "store_kind": "vault", "store": store}
+    ((msg, _urn),) = reports(vs.POLICY, resource_args(t.API_CLIENT, client))
+    assert "Vault location other/anywhere is outside the allowed locations" in msg
+    assert reports(vs.POLICY, resource_args(t.API_CLIENT, {**client, "store": secret()})) == []
+    assert reports(vs.POLICY, resource_args(t.API_CLIENT, {**client, "store_kind": "secretsManager"})) == []
