@@ -111,7 +111,7 @@ def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
     return {
         "connector": c.name,
         "owner": owner,
-        "address": c.vault.address or env_setting("ADDR") or "",
+        "address": (c.vault.address or env_setting("ADDR") or "").rstrip("/"),  # as config's: one spelling
         "namespace": c.vault.namespace or env_setting("NAMESPACE"),
         "mount": c.vault.mount,
         "path": c.vault_path,

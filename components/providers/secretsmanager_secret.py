@@ -233,7 +233,7 @@ class SecretsManagerSecretProvider(ResourceProvider):
                 f"{sm.where(p.name)} no longer exists (deleted outside Pulumi?). Run `pulumi refresh`, then "
                 "`pulumi up` creates it again"
             )
-        self._require_owner(sm, p, found)
+        self._require_owner(sm, p, found, writer=id_)
         token = request_token(id_, data_digest, old.version_id)
         if old.digest != data_digest and found.current_version_id not in (old.version_id, token):
             # Vault's check-and-set, by hand: AWSCURRENT moved since our last write (or refresh), and not to the
@@ -350,8 +350,12 @@ class SecretsManagerSecretProvider(ResourceProvider):
         return {**p.tags, **ownership}
 
     @staticmethod
-    def _require_owner(sm: SecretsManagerClient, p: _SecretSettings, found: SecretDescription) -> None:
+    def _require_owner(
+        sm: SecretsManagerClient, p: _SecretSettings, found: SecretDescription, writer: str | None = None
+    ) -> None:
         tags = found.tags
+        if writer is not None and tags.get("managed-by") == MANAGED_BY and tags.get("writer") == writer:
+            return  # this very resource wrote it: a renamed stack or project still owns its secret
         mine = tags.get("managed-by") == MANAGED_BY and tags.get("pulumi-stack") == p.owner
         if not (mine and tags.get("connector") == p.connector):
             owner = f"{tags.get('pulumi-stack')}/{tags.get('connector')}" if tags.get("managed-by") else "another tool"

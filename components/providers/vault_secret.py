@@ -8,6 +8,7 @@ State keeps the version and a salted HMAC of the payload, never the payload (the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -111,8 +112,15 @@ class VaultKvSecretProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         olds, news = _with_defaults(olds), _with_defaults(news)
-        replaces = [k for k in self.IDENTITY if olds.get(k) != news.get(k)]
-        changed = replaces + [k for k in ("delete_policy", "connector", "adopt") if olds.get(k) != news.get(k)]
+        moved = [k for k in self.IDENTITY if olds.get(k) != news.get(k)]
+        replaces = moved
+        if int(news.get("kv_version") or 2) == 1 and set(moved) <= {"address", "namespace"}:
+            # KV v1 records no owner: replacing would let the old resource's delete remove the value the new
+            # one found in place when both names reach one server (a trailing '/', localhost vs 127.0.0.1).
+            # An update writes at the new address and leaves the old one alone.
+            replaces = []
+        # owner too: after a stack or project rename the ownership metadata must follow (see _require_owner)
+        changed = moved + [k for k in ("delete_policy", "connector", "adopt", "owner") if olds.get(k) != news.get(k)]
         if pulumi.contains_unknowns(news.get("data")) or olds.get("digest") != digest(olds["salt"], news["data"]):
             changed.append("data")
         return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=False)
@@ -131,7 +139,13 @@ class VaultKvSecretProvider(ResourceProvider):
             self._require_owner(vault, p, meta.custom_metadata)
         # Claim first: a crash between the two calls leaves a path we own and a rerun continues from it.
         vault.update_metadata(p.path, self._ownership(p, writer))
-        version = vault.create_or_update_secret(p.path, p.data, cas=meta.current_version if meta else 0)
+        try:
+            version = vault.create_or_update_secret(p.path, p.data, cas=meta.current_version if meta else 0)
+        except VaultError:
+            if meta is not None:  # a failed replacement: hand the value back to the resource still in state
+                with contextlib.suppress(VaultError):
+                    vault.update_metadata(p.path, meta.custom_metadata)
+            raise
         return CreateResult(writer, self._outs(p, version=version, salt=salt, digest=digest(salt, p.data)))
 
     @staticmethod
@@ -155,6 +169,9 @@ class VaultKvSecretProvider(ResourceProvider):
         version = int(olds["version"])
         changed = olds.get("digest") != digest(salt, p.data)
         if p.kv_version == 1:
+            if any(olds.get(k) != getattr(p, k) for k in ("address", "namespace")):
+                self._create_v1(vault, p)  # another server (or the same by another name): as a create does
+                return UpdateResult(self._outs(p, version=0, salt=salt, digest=digest(salt, p.data)))
             if changed:
                 found = vault.read_secret(p.path)
                 if found is not None and digest(salt, found.data) != olds.get("digest"):
@@ -167,7 +184,7 @@ class VaultKvSecretProvider(ResourceProvider):
             return UpdateResult(self._outs(p, version=0, salt=salt, digest=digest(salt, p.data)))
         meta = vault.read_secret_metadata(p.path)
         if meta is not None:
-            self._require_owner(vault, p, meta.custom_metadata)
+            self._require_owner(vault, p, meta.custom_metadata, writer=id_)
         if changed:
             # cas = the version we last wrote (or saw at refresh): a concurrent writer makes this fail loudly.
             version = vault.create_or_update_secret(p.path, p.data, cas=version)
@@ -206,7 +223,11 @@ class VaultKvSecretProvider(ResourceProvider):
         return {"managed-by": MANAGED_BY, "pulumi-stack": p.owner, "connector": p.connector, "writer": writer}
 
     @staticmethod
-    def _require_owner(vault: VaultClient, p: VaultKvSecretProps, found: dict[str, str]) -> None:
+    def _require_owner(
+        vault: VaultClient, p: VaultKvSecretProps, found: dict[str, str], writer: str | None = None
+    ) -> None:
+        if writer is not None and found.get("managed-by") == MANAGED_BY and found.get("writer") == writer:
+            return  # this very resource wrote it: a renamed stack or project still owns its secret
         mine = found.get("managed-by") == MANAGED_BY and found.get("pulumi-stack") == p.owner
         if p.adopt and not found.get("managed-by"):
             return  # explicitly adopted: a path nobody claimed (pasted in by hand, or another tool's)

@@ -181,6 +181,68 @@ def test_kv_v1_write_noop_drift_and_delete(bao: OpenBaoServer, monkeypatch: pyte
         admin(bao).secrets.kv.v1.read_secret("team/patchworks", mount_point="kv1")
 
 
+def test_kv_v1_another_spelling_of_the_address_updates_and_keeps_the_value(
+    bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KV v1 records no owner: had the address change replaced the resource, the old one's delete would remove
+    the value the new one found in place (both names reach one server)."""
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    client = admin(bao)
+    if "kv1c/" not in client.sys.list_mounted_secrets_engines()["data"]:
+        client.sys.enable_secrets_engine("kv", path="kv1c", options={"version": "1"})
+    p = props(bao, "team/patchworks", mount="kv1c", kv_version=1)
+    provider = VaultKvSecretProvider()
+    created = provider.create(p)
+    other_name = {**p, "address": bao.url.replace("127.0.0.1", "localhost")}
+    diff = provider.diff(created.id, created.outs, other_name)
+    assert diff.changes is True and diff.replaces == []
+    updated = provider.update(created.id, created.outs, other_name)
+    assert updated.outs["address"] == other_name["address"]
+    assert client.secrets.kv.v1.read_secret("team/patchworks", mount_point="kv1c")["data"]["clientSecret"] == CANARY
+
+
+@pytest.fixture
+def path() -> str:
+    return f"allowed/{uuid.uuid4().hex}"
+
+
+def test_a_renamed_stack_still_owns_the_secret_its_resource_wrote(
+    bao: OpenBaoServer, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pulumi stack rename` changes the owner input; the metadata still names the old stack until we update."""
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    provider = VaultKvSecretProvider()
+    created = provider.create(props(bao, path))
+    renamed = {**props(bao, path), "owner": "commercetools-credentials/renamed"}
+    assert provider.diff(created.id, created.outs, renamed).changes is True
+    provider.update(created.id, created.outs, {**renamed, "data": {"clientId": "abc", "clientSecret": "rotated"}})
+    meta = admin(bao).secrets.kv.v2.read_secret_metadata(path=path)["data"]["custom_metadata"]
+    assert meta["pulumi-stack"] == "commercetools-credentials/renamed" and meta["writer"] == created.id
+
+
+def test_a_failed_replacement_hands_the_path_back(
+    bao: OpenBaoServer, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new resource claims the path before it writes; when the write fails, the claim goes back to the
+    resource still in state, or its destroy would later skip the secret as someone else's."""
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    provider = VaultKvSecretProvider()
+    old = provider.create(props(bao, path, delete_policy="destroy"))
+    client = admin(bao)
+    client.sys.create_or_update_policy(
+        "metadata-only", f'path "secret/metadata/{path}" {{ capabilities = ["create", "read", "update"] }}'
+    )
+    token = client.auth.token.create(policies=["metadata-only"], ttl="10m")["auth"]["client_token"]
+    monkeypatch.setenv("VAULT_TOKEN", token)
+    with pytest.raises(VaultError, match="cannot write"):
+        provider.create(props(bao, path, secret="replacement", delete_policy="destroy"))
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    assert client.secrets.kv.v2.read_secret_metadata(path=path)["data"]["custom_metadata"]["writer"] == old.id
+    provider.delete(old.id, old.outs)  # deletePolicy destroy: gone, not skipped
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        client.secrets.kv.v2.read_secret_metadata(path=path)
+
+
 def test_kv_v1_foreign_value_refused_unless_adopted(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
     client = admin(bao)

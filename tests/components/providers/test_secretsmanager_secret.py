@@ -143,11 +143,22 @@ def test_other_stack_cannot_take_the_secret(aws_env: MotoServer, name: str) -> N
     with pytest.raises(SecretsManagerError, match="belongs to commercetools-credentials/test/patchworks"):
         p.create(props(aws_env, name, owner="commercetools-credentials/prod", secret="theirs"))
     assert current(name)["clientSecret"] == CANARY
-    # and an update is refused once the tags show another owner
-    sm().tag_resource(name, {"pulumi-stack": "commercetools-credentials/prod"})
+    # and an update is refused once the tags show another owner (as another stack's create writes them)
+    sm().tag_resource(name, {"pulumi-stack": "commercetools-credentials/prod", "writer": "their-resource"})
     with pytest.raises(SecretsManagerError, match="belongs to commercetools-credentials/prod/patchworks"):
         p.update(created.id, created.outs, props(aws_env, name, secret="new"))
     assert current(name)["clientSecret"] == CANARY
+
+
+def test_a_renamed_stack_still_owns_the_secret_its_resource_wrote(aws_env: MotoServer, name: str) -> None:
+    """`pulumi stack rename` changes the owner input; the secret's tags still name the old stack."""
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name))
+    renamed = props(aws_env, name, owner="commercetools-credentials/renamed", secret="rotated")
+    assert p.diff(created.id, created.outs, renamed).changes is True
+    p.update(created.id, created.outs, renamed)
+    assert current(name)["clientSecret"] == "rotated"
+    assert sm().describe_secret(name).tags["pulumi-stack"] == "commercetools-credentials/renamed"  # type: ignore[union-attr]
 
 
 def test_scheduled_for_deletion_is_explained_and_restored_when_configured(aws_env: MotoServer, name: str) -> None:
