@@ -214,12 +214,15 @@ class VaultClient:
         if not path:  # a login: the role or its credentials are wrong
             return f"{what}: {remote}. Check the role and its credentials"
         if isinstance(exc, hvac.exceptions.Forbidden):
-            paths = (
-                f"{self.mount}/{path}"
-                if self.kv_version == 1
-                else f"{self.mount}/data/{path} and {self.mount}/metadata/{path}"
-            )
-            return f"{what}: permission denied ({remote}). Grant the token's policy read/create/update on {paths}"
+            if self.kv_version == 1:
+                grant = f"read/create/update/delete on {self.mount}/{path}"
+            elif what.startswith("cannot delete versions of"):  # deletePolicy delete (the default)
+                grant = f"update on {self.mount}/delete/{path}"
+            elif what.startswith("cannot destroy"):  # deletePolicy destroy
+                grant = f"delete on {self.mount}/metadata/{path}"
+            else:
+                grant = f"read/create/update on {self.mount}/data/{path} and {self.mount}/metadata/{path}"
+            return f"{what}: permission denied ({remote}). Grant the token's policy {grant}"
         if isinstance(exc, hvac.exceptions.Unauthorized):
             return f"{what}: the credentials were rejected. Check VAULT_TOKEN or the login settings"
         if isinstance(exc, hvac.exceptions.InvalidRequest) and "check-and-set" in remote:

@@ -286,3 +286,30 @@ def test_namespace_isolates_paths(bao: OpenBaoServer, monkeypatch: pytest.Monkey
     monkeypatch.setenv("VAULT_ADDR", bao.url)
     monkeypatch.setenv("VAULT_NAMESPACE", "team-a")
     assert VaultClient().read_secret_version("ns/patchworks") is not None  # the environment's namespace
+
+
+def test_the_documented_policy_is_enough_and_a_missing_delete_grant_is_named(
+    bao: OpenBaoServer, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: create/read/update on data/ and metadata/, and update on delete/ for the default deletePolicy."""
+    client = admin(bao)
+    rules = [
+        f'path "secret/{p}/{path}" {{ capabilities = ["create", "read", "update"] }}' for p in ("data", "metadata")
+    ]
+    client.sys.create_or_update_policy("documented-no-delete", "\n".join(rules))
+    rules.append(f'path "secret/delete/{path}" {{ capabilities = ["update"] }}')
+    client.sys.create_or_update_policy("documented", "\n".join(rules))
+
+    def token(policy: str) -> str:
+        return str(client.auth.token.create(policies=[policy], ttl="10m")["auth"]["client_token"])
+
+    provider = VaultKvSecretProvider()
+    monkeypatch.setenv("VAULT_TOKEN", token("documented-no-delete"))
+    created = provider.create(props(bao, path))
+    with pytest.raises(VaultError, match=f"Grant the token's policy update on secret/delete/{path}"):
+        provider.delete(created.id, created.outs)
+    monkeypatch.setenv("VAULT_TOKEN", token("documented"))
+    provider.delete(created.id, created.outs)
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        client.secrets.kv.v2.read_secret_version(path=path, raise_on_deleted_version=True)
