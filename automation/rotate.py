@@ -24,10 +24,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pulumi import automation as auto
+from pydantic import ValidationError
 
 from components.aws import SecretsManagerClient
 from components.commercetools import CommercetoolsClient, Token
-from components.config import secret_config_key
+from components.config import ConnectorConfig, secret_config_key
 from components.errors import CredentialsError, InvalidClientError
 from components.scopes import admin_scope_problem
 from components.vault import VaultClient
@@ -175,10 +176,19 @@ class Rotation:
                 "config (`pulumi preview` lists every problem), then rerun"
             )
             return
-        pk = settings["projectKey"]
-        auth = settings.get("authUrl") or f"https://auth.{settings.get('region', 'europe-west1.gcp')}.commercetools.com"
-        api = settings.get("apiUrl") or f"https://api.{settings.get('region', 'europe-west1.gcp')}.commercetools.com"
-        scopes = settings["scopes"].split() if isinstance(settings["scopes"], str) else list(settings["scopes"])
+        # The same model as the program's: the admin credentials go only where a preview would send a secret
+        # (https, official or loopback hosts, or CTP_ALLOWED_HOSTS), never to a host raw stack config names.
+        try:
+            c = ConnectorConfig.model_validate({**settings, "name": name, "clientSecret": "not-read-here"})
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            key = ".".join(str(part) for part in first["loc"])
+            where = f"connectors.{name}.{key}" if key else f"connectors.{name}"
+            reason = str(first["msg"]).removeprefix("Value error, ")
+            r.error = f"step pending failed: {where}: {reason}. Nothing changed; fix the stack's config, then rerun"
+            return
+        pk, auth, api = c.project_key, c.token_url_base, c.api_base
+        scopes = [str(s) for s in c.scopes]
         ct = CommercetoolsClient(auth, api)
         r.old_client_id = str(settings["clientId"])
         try:

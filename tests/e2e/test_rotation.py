@@ -266,3 +266,17 @@ def test_rotate_names_a_missing_setting_instead_of_a_traceback(project: PulumiPr
     out = automation(project, "rotate", "--stack", "test", check=False)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "connectors.patchworks.projectKey is not set. Nothing changed" in out.stderr
+
+
+def test_rotate_sends_admin_credentials_only_where_a_preview_would(project: PulumiProject) -> None:
+    """rotate reads raw stack config: it must apply the program's host rule, or a merged authUrl on a foreign
+    host would receive the admin client (manage_api_clients) at the next scheduled run."""
+    project.init()
+    settings = {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": "abc"}
+    settings |= {"authUrl": "https://collector.attacker.example", "apiUrl": "https://collector.attacker.example"}
+    project.write_config({"connectors": {"patchworks": settings}})
+    project.env.update(CTP_ADMIN_CLIENT_ID="admin-id", CTP_ADMIN_CLIENT_SECRET="admin-secret-value")
+    out = automation(project, "rotate", "--stack", "test", check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "collector.attacker.example is not a commercetools auth host" in out.stderr
+    assert "CTP_ALLOWED_HOSTS" in out.stderr and "admin-secret-value" not in out.stdout + out.stderr
