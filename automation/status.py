@@ -52,7 +52,8 @@ def stack_status(
     clients = {
         r["outputs"].get("connector"): r["outputs"]
         for r in stack.export().get("resources") or []
-        if r.get("type") == "pulumi-python:dynamic/commercetools:ApiClient" and r.get("outputs")
+        # not one pending deletion: after a failed replacement the old client is still in state, marked so
+        if r.get("type") == "pulumi-python:dynamic/commercetools:ApiClient" and r.get("outputs") and not r.get("delete")
     }
     rows = []
     for name, doc in sorted(documents.items()):
@@ -69,7 +70,9 @@ def stack_status(
                     created_at=_iso(created),
                     age_days=None if created is None else round((now - created) / DAY, 2),
                     next_rotation=_iso(next_ts),
-                    rotation_due=next_ts is not None and now >= next_ts,
+                    # due, or past its server-side expiry (commercetools deleted it: the next `up` replaces it)
+                    rotation_due=(next_ts is not None and now >= next_ts)
+                    or ((expiry := _ts(c.get("delete_at"))) is not None and now >= expiry),
                     expires_at=c.get("delete_at"),
                     previous_client_id=c.get("previous_client_id"),
                     previous_retires_at=_iso(c.get("retire_after_ts")) if c.get("previous_client_id") else None,

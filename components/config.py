@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     BaseModel,
@@ -101,7 +101,8 @@ def _check_base_url(value: str | None) -> str | None:
     parts = urlsplit(value)
     if parts.query or parts.fragment:
         raise ValueError("must be a base URL without query or fragment")
-    return value.rstrip("/")
+    # scheme and host are case-insensitive: one spelling (the document schema and comparisons expect lower case)
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower())).rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,11 @@ class ManagedClient(_Model):
     @model_validator(mode="after")
     def _expiry_after_rotation(self) -> ManagedClient:
         expiry, rotation = self.delete_days_after_creation, self.rotate_after_days
+        if expiry and not rotation:
+            raise ValueError(
+                f"deleteDaysAfterCreation without rotateAfterDays: commercetools deletes the client on day {expiry} "
+                "and nothing replaces it; set managed.rotateAfterDays below it (or remove deleteDaysAfterCreation)"
+            )
         if expiry and rotation and expiry < rotation + self.grace_hours / 24:
             raise ValueError(
                 "deleteDaysAfterCreation must be longer than rotateAfterDays plus the grace period, or "

@@ -119,7 +119,8 @@ class FilePublicationProps(_FileSettings):
 
 class FilePublicationState(_FileSettings):
     absolute_path: str | None = None
-    digest: str
+    digest: str  # of what the file holds as far as we know (refresh updates it)
+    written: str | None = None  # of what we last wrote (refresh keeps it): delete compares with this
 
 
 class FilePublicationArgs:
@@ -212,8 +213,8 @@ class FilePublicationProvider(ResourceProvider):
         document, marker = _parse_file(found)
         if document is None or marker.get("writer") != id_:
             return  # someone else's now (e.g. our replacement's): leave it
-        if hmac.compare_digest(document_digest(document), s.digest):
-            remove_file(s.path)  # still exactly what we wrote; changed by hand since: leave it
+        if hmac.compare_digest(document_digest(document), s.written or s.digest):
+            remove_file(s.path)  # still exactly what we wrote; changed by hand since (refreshed or not): leave it
 
     @staticmethod
     def _require_owner(p: FilePublicationProps, found: str, *, writer: str | None) -> None:
@@ -235,7 +236,8 @@ class FilePublicationProvider(ResourceProvider):
     @staticmethod
     def _outs(p: FilePublicationProps) -> dict[str, Any]:
         outs = p.model_dump(exclude={"document"})
-        return {**outs, "absolute_path": os.path.abspath(p.path), "digest": document_digest(p.document)}
+        written = document_digest(p.document)
+        return {**outs, "absolute_path": os.path.abspath(p.path), "digest": written, "written": written}
 
 
 class FilePublication(PlainProviderResource, module="publish", name="File"):
@@ -246,7 +248,8 @@ class FilePublication(PlainProviderResource, module="publish", name="File"):
     digest: pulumi.Output[str]
 
     def __init__(self, name: str, args: FilePublicationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(FilePublicationProvider(), name, {**args.props, "absolute_path": None, "digest": None}, opts)
+        outs = {"absolute_path": None, "digest": None, "written": None}
+        super().__init__(FilePublicationProvider(), name, {**args.props, **outs}, opts)
 
 
 # === SSM parameter ==========================================================================================

@@ -374,3 +374,23 @@ def test_official_deprecated_and_loopback_hosts_need_no_allowance() -> None:
         raw = base()
         raw["patchworks"] |= {"authUrl": auth, "apiUrl": api}
         assert load(raw).connectors[0].api_url == api
+
+
+def test_url_scheme_and_host_are_stored_in_lower_case() -> None:
+    """The document schema (and every comparison) expects one spelling; HTTPS://Auth... is the same URL."""
+    raw = base()
+    raw["patchworks"] |= {
+        "authUrl": "HTTPS://Auth.Europe-West1.GCP.commercetools.com/",
+        "apiUrl": "Https://api.europe-west1.gcp.commercetools.com",
+    }
+    (c,) = load(raw).connectors
+    assert c.auth_url == "https://auth.europe-west1.gcp.commercetools.com"
+    assert c.api_url == "https://api.europe-west1.gcp.commercetools.com"
+
+
+def test_an_expiry_without_rotation_is_refused() -> None:
+    raw = base()
+    del raw["patchworks"]["clientId"]
+    raw["patchworks"]["managed"] = {"deleteDaysAfterCreation": 7}
+    with pytest.raises(ConfigError, match=r"deleteDaysAfterCreation without rotateAfterDays.*day 7"):
+        load_stack_config(raw, secrets_for())

@@ -104,6 +104,7 @@ def test_file_create_writes_once_atomically_with_marker(workdir: Path, writes: l
         "path": "out/connectors/patchworks.json",
         "absolute_path": str(target),
         "digest": document_digest(document()),
+        "written": document_digest(document()),
     }
 
 
@@ -169,6 +170,11 @@ def test_file_delete_removes_only_what_we_wrote(workdir: Path) -> None:
     edited["clientId"] = "changed-by-hand"
     target.write_text(json.dumps(edited))
     p.delete(created.id, created.outs)
+    assert target.exists()
+    # ... also after a refresh has seen the edit (`destroy --refresh`)
+    refreshed = p.read(created.id, created.outs).outs
+    assert refreshed is not None and refreshed["digest"] != created.outs["digest"]
+    p.delete(created.id, refreshed)
     assert target.exists()
 
 
