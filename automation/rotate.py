@@ -179,7 +179,8 @@ class Rotation:
         # The same model as the program's: the admin credentials go only where a preview would send a secret
         # (https, official or loopback hosts, or CTP_ALLOWED_HOSTS), never to a host raw stack config names.
         try:
-            c = ConnectorConfig.model_validate({**settings, "name": name, "clientSecret": "not-read-here"})
+            relevant = {k: v for k, v in settings.items() if k != "publish"}  # publishing needs its own secrets
+            c = ConnectorConfig.model_validate({**relevant, "name": name, "clientSecret": "not-read-here"})
         except ValidationError as exc:
             first = exc.errors(include_url=False, include_input=False)[0]
             key = ".".join(str(part) for part in first["loc"])
