@@ -169,24 +169,9 @@ class Rotation:
 
     # --- provided: create, set, up, test, finish ----------------------------------------------------------
     def _provided(self, name: str, settings: dict[str, Any], r: ConnectorRotation) -> None:
-        missing = [k for k in ("projectKey", "scopes", "clientId") if not settings.get(k)]
-        if missing:
-            r.error = (
-                f"step pending failed: connectors.{name}.{missing[0]} is not set. Nothing changed; fix the stack's "
-                "config (`pulumi preview` lists every problem), then rerun"
-            )
-            return
-        # The same model as the program's: the admin credentials go only where a preview would send a secret
-        # (https, official or loopback hosts, or CTP_ALLOWED_HOSTS), never to a host raw stack config names.
-        try:
-            relevant = {k: v for k, v in settings.items() if k != "publish"}  # publishing needs its own secrets
-            c = ConnectorConfig.model_validate({**relevant, "name": name, "clientSecret": "not-read-here"})
-        except ValidationError as exc:
-            first = exc.errors(include_url=False, include_input=False)[0]
-            key = ".".join(str(part) for part in first["loc"])
-            where = f"connectors.{name}.{key}" if key else f"connectors.{name}"
-            reason = str(first["msg"]).removeprefix("Value error, ")
-            r.error = f"step pending failed: {where}: {reason}. Nothing changed; fix the stack's config, then rerun"
+        c = _provided_config(name, settings)
+        if isinstance(c, str):
+            r.error = f"step pending failed: {c}. Nothing changed; fix the stack's config, then rerun"
             return
         pk, auth, api = c.project_key, c.token_url_base, c.api_base
         scopes = [str(s) for s in c.scopes]
@@ -312,6 +297,24 @@ class Rotation:
             return dict(self.stack.outputs().get("connectors") or {})
         except Exception:
             return {}
+
+
+def _provided_config(name: str, settings: dict[str, Any]) -> ConnectorConfig | str:
+    """The connector as the program's model reads it, or what is wrong (naming the key).
+
+    The same model as the program's: the admin credentials go only where a preview would send a secret (https,
+    official or loopback hosts, or CTP_ALLOWED_HOSTS), never to a host raw stack config names."""
+    missing = [k for k in ("projectKey", "scopes", "clientId") if not settings.get(k)]
+    if missing:
+        return f"connectors.{name}.{missing[0]} is not set"
+    relevant = {k: v for k, v in settings.items() if k != "publish"}  # publishing needs its own secrets
+    try:
+        return ConnectorConfig.model_validate({**relevant, "name": name, "clientSecret": "not-read-here"})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        key = ".".join(str(part) for part in first["loc"])
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        return f"connectors.{name}.{key}: {reason}" if key else f"connectors.{name}: {reason}"
 
 
 def _summary(exc: Exception) -> str:
