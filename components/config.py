@@ -596,7 +596,9 @@ def _attach_secrets(entry: dict[str, Any], name: str, lookup_secret: SecretLooku
     problems = []
     hook_key, hook_secret = lookup_secret(webhook_key_config_key(name))
     if hook_key is not None:
-        if not hook_secret:
+        if hook_key != hook_key.strip():
+            problems.append(_padded(webhook_key_config_key(name)))
+        elif not hook_secret:
             problems.append(
                 f"{webhook_key_config_key(name)}: stored in plaintext; set it with pulumi config set --secret"
             )
@@ -612,6 +614,9 @@ def _attach_secrets(entry: dict[str, Any], name: str, lookup_secret: SecretLooku
         return problems
     if value is None or value == "":
         problems.append(f"{key}: not set; run\n  pulumi config set --secret {key} <secret>")
+    elif value != value.strip():
+        problems.append(_padded(key))
+        value = value.strip()  # the other settings are still validated (with this stand-in)
     elif not is_secret:
         problems.append(
             f"{key}: stored in plaintext; the client secret must be secret config. Fix it with\n"
@@ -620,6 +625,14 @@ def _attach_secrets(entry: dict[str, Any], name: str, lookup_secret: SecretLooku
     # Validate the other settings too (with a stand-in secret), so one run reports every problem.
     entry["clientSecret"] = value if value and is_secret else "unset"
     return problems
+
+
+def _padded(key: str) -> str:
+    # Not trimmed silently: the engine and pr-summary mask the value as configured, not a trimmed copy of it.
+    return (
+        f"{key}: starts or ends with whitespace (a copy-paste slip?); set it again without: "
+        f"pulumi config set --secret {key} <value>"
+    )
 
 
 def _report(problems: list[str]) -> str:

@@ -39,5 +39,8 @@ def check_inputs(model: type[BaseModel], news: Any) -> CheckResult:
     try:
         model.model_validate(news)
     except ValidationError as exc:
-        return CheckResult(news, [CheckFailure(str(e["loc"][0]) if e["loc"] else "", e["msg"]) for e in exc.errors()])
+        # The field goes into the message, not the failure's property: the engine prints a named property's value
+        # beside the reason, and for a secret input (a webhook signing key) that value is the secret.
+        failures = [CheckFailure("", f"{'.'.join(map(str, e['loc'])) or 'inputs'}: {e['msg']}") for e in exc.errors()]
+        return CheckResult(news, failures)
     return CheckResult(news, [])

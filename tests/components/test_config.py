@@ -394,3 +394,20 @@ def test_an_expiry_without_rotation_is_refused() -> None:
     raw["patchworks"]["managed"] = {"deleteDaysAfterCreation": 7}
     with pytest.raises(ConfigError, match=r"deleteDaysAfterCreation without rotateAfterDays.*day 7"):
         load_stack_config(raw, secrets_for())
+
+
+@pytest.mark.parametrize("key", ["clientSecret-patchworks", "webhookSigningKey-patchworks"])
+def test_a_secret_with_whitespace_at_either_end_is_refused_not_trimmed(key: str) -> None:
+    """Trimming would hand the engine a value nobody marked secret: the engine and pr-summary mask the value as
+    configured, so the trimmed copy would show in plain text (in a check failure, in -v=9 logs)."""
+    raw = base()
+    raw["patchworks"]["publish"] = {"webhooks": [{"url": "https://hooks.example.com/a"}]}
+    padded = f"  {CANARY} "
+    values = {
+        "clientSecret-patchworks": (CANARY, True),
+        "webhookSigningKey-patchworks": (CANARY, True),
+        key: (padded, True),
+    }
+    with pytest.raises(ConfigError) as err:
+        load_stack_config(raw, lambda k: values.get(k, (None, False)))
+    assert f"{key}: starts or ends with whitespace" in str(err.value) and CANARY not in str(err.value)
