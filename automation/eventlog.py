@@ -10,6 +10,7 @@ then says a failing credential check "did not run". `install()` swaps in a reade
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 
@@ -20,19 +21,25 @@ POLL_SECONDS = 0.05
 
 
 def watch_logs(filename: str, callback: Callable[[EngineEvent], object]) -> None:
-    """Call `callback` with each event of the log at `filename`, in order, until the engine's cancel event."""
-    pending = ""
-    with open(filename, encoding="utf-8") as log:
+    """Call `callback` with each event of the log at `filename`, in order, until the engine's cancel event.
+
+    Bytes, not text: a read that stops inside a multi-byte character must not fail to decode. If the log ends
+    without the cancel event (the CLI killed mid-event), the thread ends once the SDK has removed the log's
+    directory after the command, rather than wait forever (the SDK's thread is not a daemon)."""
+    pending = b""
+    with open(filename, "rb") as log:
         while True:
             chunk = log.readline()
             if not chunk:
+                if not os.path.exists(filename):
+                    return  # the command is over and its log removed: nothing more will come
                 time.sleep(POLL_SECONDS)
                 continue
             pending += chunk
-            if not pending.endswith("\n"):
+            if not pending.endswith(b"\n"):
                 continue  # the writer is mid-event: keep what we have, read the rest on the next turn
-            line, pending = pending, ""
-            event = EngineEvent.from_json(json.loads(line))
+            line, pending = pending, b""
+            event = EngineEvent.from_json(json.loads(line.decode("utf-8")))
             callback(event)
             if event.cancel_event is not None:
                 return  # the engine's last event

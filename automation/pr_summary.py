@@ -206,13 +206,20 @@ def secret_values(config: Mapping[str, auto.ConfigValue]) -> set[str]:
 
 
 SECRET_ENV_RE = re.compile(r"SECRET|TOKEN|PASSWORD|PASSPHRASE|PRIVATE|(^|_)KEY$|(^|_)JWT$", re.IGNORECASE)
+# ... unless the name says it holds where a credential is, not the credential (AWS_ENDPOINT_URL_SECRETS_MANAGER,
+# AWS_WEB_IDENTITY_TOKEN_FILE): masking those would only hide an endpoint or a path from the reader
+NOT_SECRET_ENV_RE = re.compile(r"ENDPOINT|_URL|_FILE$|_PATH$|_DIR$", re.IGNORECASE)
 
 
 def secret_env_values(environ: Mapping[str, str]) -> set[str]:
     """Values of the job's environment variables whose names say they are credentials (CTP_ADMIN_CLIENT_SECRET,
     VAULT_TOKEN, AWS_SECRET_ACCESS_KEY, ...): they are not stack config, yet a remote error message could
     carry one into the comment. Short values are left out (8+ characters): masking "true" would garble text."""
-    return {v for k, v in environ.items() if SECRET_ENV_RE.search(k) and len(v.strip()) >= 8}
+    return {
+        v
+        for k, v in environ.items()
+        if SECRET_ENV_RE.search(k) and not NOT_SECRET_ENV_RE.search(k) and len(v.strip()) >= 8
+    }
 
 
 def _leaves(value: Any) -> set[str]:
@@ -434,7 +441,9 @@ class _Builder:
             w: ((check.inputs(w).get("connectors") or {}) if check else {}).get(c.name) or {}
             for w in ("before", "after")
         }
-        c.managed = client is not None or (raw is not None and "managed" in raw) or doc.get("managed") is True
+        c.managed = (
+            client is not None or (raw is not None and raw.get("managed") is not None) or doc.get("managed") is True
+        )
         gone = c.op == "delete"
 
         def source(which: str) -> dict[str, Any]:

@@ -107,8 +107,8 @@ class Rotation:
                 f"no connector {', '.join(unknown)} in stack {self.stack.name!r}; it has {', '.join(sorted(settings))}"
             )
         names = self.wanted or sorted(settings)
-        managed = [n for n in names if "managed" in settings[n]]
-        provided = [n for n in names if "managed" not in settings[n]]
+        managed = [n for n in names if settings[n].get("managed") is not None]  # `managed: null` is not managed
+        provided = [n for n in names if n not in managed]
         report = [ConnectorRotation(n, "managed") for n in managed]
         report += [ConnectorRotation(n, "provided") for n in provided]
         by_name = {r.connector: r for r in report}

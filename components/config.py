@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -38,7 +38,7 @@ from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError
 from .scopes import PROJECT_KEY_RE, Scope, format_scopes, parse_scope, split_scopes
-from .urls import check_http_url, is_loopback
+from .urls import canonical_url, check_http_url, is_loopback
 
 # Config keys live in the project's namespace; messages name them as users type them, without it.
 NAMESPACE = "commercetools-credentials"
@@ -101,8 +101,7 @@ def _check_base_url(value: str | None) -> str | None:
     parts = urlsplit(value)
     if parts.query or parts.fragment:
         raise ValueError("must be a base URL without query or fragment")
-    # scheme and host are case-insensitive: one spelling (the document schema and comparisons expect lower case)
-    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower())).rstrip("/")
+    return canonical_url(value) or value  # one spelling: the document schema and comparisons expect it
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import pulumi
 from .config import PAYLOAD_FIELDS, ConnectorConfig
 from .providers.vault_secret import VaultKvSecret, VaultKvSecretArgs
 from .publishing import integral
+from .urls import canonical_url
 from .vault import env_setting
 
 # Managed clients, Secrets Manager and the publishers are imported where a connector uses them: they pull in
@@ -111,7 +112,7 @@ def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
     return {
         "connector": c.name,
         "owner": owner,
-        "address": (c.vault.address or env_setting("ADDR") or "").rstrip("/"),  # as config's: one spelling
+        "address": canonical_url(c.vault.address or env_setting("ADDR")) or "",  # as config's: one spelling
         "namespace": c.vault.namespace or env_setting("NAMESPACE"),
         "mount": c.vault.mount,
         "path": c.vault_path,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 
 def is_loopback(host: str) -> bool:
@@ -25,3 +25,12 @@ def check_http_url(value: str) -> str:
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError("must use https (plain http is allowed only for loopback addresses)")
     return value
+
+
+def canonical_url(value: str | None) -> str | None:
+    """One spelling of a base URL: scheme and host in lower case, no trailing '/' (both are insignificant).
+    Comparisons of recorded addresses use it, so state written with another spelling is not a new place."""
+    if not value:
+        return value
+    parts = urlsplit(value)
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower())).rstrip("/")

@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..commercetools import CommercetoolsClient, Token
 from ..errors import CommercetoolsError, CredentialsError, InvalidClientError
 from ..scopes import admin_scope_problem
+from ..urls import canonical_url
 from ..vault import VaultClient
 from . import stores
 from .base import PlainProviderResource
@@ -161,6 +162,14 @@ def admin_token(p: ApiClientProps, ct: CommercetoolsClient) -> Token:
     return token
 
 
+def _moved(key: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether the store's `key` names another place. An address spelled another way (a trailing '/', capitals;
+    older state recorded it as typed) is the same place: replacing the client for it would retire it at once."""
+    if key in ("address", "endpoint_url"):
+        return canonical_url(old.get(key)) != canonical_url(new.get(key))
+    return old.get(key) != new.get(key)
+
+
 def _sealed(state: dict[str, Any]) -> dict[str, Any]:
     """Move the store's digest out of `store_state` into `store_digest`, which the resource keeps secret.
 
@@ -204,7 +213,7 @@ class ApiClientProvider(ResourceProvider):
         p = ApiClientProps.model_validate(news)
         old_store = olds.get("store") or {}
         replaces = [] if olds.get("project_key") == p.project_key else ["project_key"]
-        if olds.get("store_kind") != p.store_kind or any(old_store.get(k) != p.store.get(k) for k in STORE_IDENTITY):
+        if olds.get("store_kind") != p.store_kind or any(_moved(k, old_store, p.store) for k in STORE_IDENTITY):
             replaces.append("store")
         due = self._reasons(olds, p) or self._retire_due(olds)
         dumped = p.model_dump()

@@ -28,6 +28,7 @@ from pulumi.dynamic import (
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import VaultError
+from ..urls import canonical_url
 from ..vault import VaultClient
 from .base import PlainProviderResource, check_inputs
 
@@ -113,6 +114,8 @@ class VaultKvSecretProvider(ResourceProvider):
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         olds, news = _with_defaults(olds), _with_defaults(news)
         moved = [k for k in self.IDENTITY if olds.get(k) != news.get(k)]
+        if "address" in moved and canonical_url(olds.get("address")) == canonical_url(news.get("address")):
+            moved.remove("address")  # the same server spelled another way (older state recorded it as typed)
         replaces = moved
         if int(news.get("kv_version") or 2) == 1 and set(moved) <= {"address", "namespace"}:
             # KV v1 records no owner: replacing would let the old resource's delete remove the value the new

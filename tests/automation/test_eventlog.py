@@ -42,3 +42,35 @@ def test_the_sdk_reads_its_event_logs_with_ours() -> None:
     import automation.workspace  # noqa: F401  # importing the workspace installs the reader
 
     assert sdk_stack._watch_logs is eventlog.watch_logs
+
+
+def test_a_character_split_between_two_reads_is_not_a_decoding_error(tmp_path: Path) -> None:
+    """Go writes UTF-8 as it comes: a read can stop inside a multi-byte character."""
+    log = tmp_path / "events.jsonl"
+    event = {"sequence": 1, "timestamp": 0, "diagnosticEvent": {"message": "price 5 €", "severity": "error"}}
+    first = (json.dumps(event, ensure_ascii=False) + "\n").encode()  # raw UTF-8, as the Go encoder writes it
+    cut = first.index("€".encode()) + 1  # inside the euro sign's three bytes
+    log.write_bytes(first[:cut])
+    seen: list[auto.EngineEvent] = []
+    reader = threading.Thread(target=eventlog.watch_logs, args=(str(log), seen.append))
+    reader.start()
+    time.sleep(3 * eventlog.POLL_SECONDS)
+    with log.open("ab") as out:
+        out.write(first[cut:] + _line(2, cancelEvent={}).encode())
+    reader.join(10)
+    assert not reader.is_alive()
+    assert seen[0].diagnostic_event is not None and seen[0].diagnostic_event.message == "price 5 €"
+
+
+def test_a_log_that_ends_mid_event_ends_the_reader_once_it_is_removed(tmp_path: Path) -> None:
+    """The CLI killed mid-event: no newline and no cancel event will come. The SDK removes the log after the
+    command; the reader must end then, or its (non-daemon) thread keeps the process from exiting."""
+    log = tmp_path / "events.jsonl"
+    log.write_text(_line(1, cancelEvent={})[:10])
+    reader = threading.Thread(target=eventlog.watch_logs, args=(str(log), lambda _e: None))
+    reader.start()
+    time.sleep(3 * eventlog.POLL_SECONDS)
+    assert reader.is_alive()  # still waiting: the command might not be over
+    log.unlink()
+    reader.join(10)
+    assert not reader.is_alive()

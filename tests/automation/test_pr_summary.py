@@ -431,6 +431,8 @@ def test_credentials_from_the_jobs_environment_are_masked_too() -> None:
         "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG",
         "WEBHOOK_KEY": "0123456789abcdef",
         "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",  # an identifier, not a secret
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:5000",  # where secrets are, not one
+        "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/secrets/token",  # a path
         "SOME_TOKEN": "short",  # too short to mask safely
         "PATH": "/usr/bin",
     }

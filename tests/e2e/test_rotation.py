@@ -280,3 +280,17 @@ def test_rotate_sends_admin_credentials_only_where_a_preview_would(project: Pulu
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "collector.attacker.example is not a commercetools auth host" in out.stderr
     assert "CTP_ALLOWED_HOSTS" in out.stderr and "admin-secret-value" not in out.stdout + out.stderr
+
+
+def test_managed_null_is_rotated_as_a_client_you_provide(
+    project: PulumiProject, emulator: CommercetoolsEmulator
+) -> None:
+    """The program reads `managed: null` as not managed; rotate must agree, or it would run an `up` that rotates
+    nothing and report success."""
+    client = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret="by-hand")
+    project.init()
+    settings = {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": client.id, "managed": None}
+    project.write_config({"connectors": {"patchworks": {**settings, "authUrl": emulator.url, "apiUrl": emulator.url}}})
+    out = automation(project, "rotate", "--stack", "test", "--dry-run", "--json")
+    (row,) = json.loads(out.stdout)["connectors"]
+    assert row["mode"] == "provided"

@@ -302,3 +302,21 @@ def test_delete_removes_clients_and_the_stored_value(
     assert managed_clients(emulator) == set()
     with pytest.raises(hvac.exceptions.InvalidPath):
         stored(openbao, path)
+
+
+def test_an_address_spelled_another_way_is_not_a_new_store(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    """Older state recorded VAULT_ADDR as typed (a trailing '/'); replacing the client for it would retire the
+    one in use at once."""
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path)
+    first = p.create(news).outs
+    assert first is not None
+    respelled = {
+        **first,
+        "store": {**first["store"], "address": openbao.url.upper().replace("HTTP://", "http://") + "/"},
+    }
+    assert p.diff("id", respelled, news).replaces == []
+    moved = {**first, "store": {**first["store"], "path": path + "-b"}}
+    assert p.diff("id", moved, news).replaces == ["store"]
