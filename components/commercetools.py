@@ -176,7 +176,9 @@ class CommercetoolsClient:
             except requests.Timeout:
                 last = UnreachableError(f"{what}: {_host(url)} did not answer within {self._timeout[1]:g}s")
             except requests.ConnectionError as exc:
-                last = UnreachableError(f"{what}: cannot connect to {_host(url)} ({_reason(exc)})")
+                last = UnreachableError(
+                    f"{what}: cannot connect to {_host(url)} ({_dns_hint(connection_problem(exc))})"
+                )
             except requests.RequestException as exc:
                 raise UnreachableError(f"{what}: {type(exc).__name__} talking to {_host(url)}") from None
             else:
@@ -200,10 +202,15 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc
 
 
-def _reason(exc: requests.ConnectionError) -> str:
+def _dns_hint(problem: str) -> str:
+    return f"{problem}: check region / authUrl" if problem == "DNS lookup failed" else problem
+
+
+def connection_problem(exc: requests.ConnectionError) -> str:
+    """What went wrong with a connection, in a few words (for the commercetools and the webhook client)."""
     text = str(exc)
     if "Name or service not known" in text or "NameResolutionError" in text or "nodename nor servname" in text:
-        return "DNS lookup failed: check region / authUrl"
+        return "DNS lookup failed"
     if "Connection refused" in text:
         return "connection refused"
     if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:

@@ -30,7 +30,7 @@ from types import TracebackType
 
 import requests
 
-from .commercetools import RetryPolicy
+from .commercetools import RetryPolicy, connection_problem
 from .publishing import PublicationError, public_url
 
 EVENT_CHANGED = "connector.config.changed"
@@ -176,7 +176,7 @@ class WebhookClient:
             except requests.Timeout:
                 last_status, last_problem = None, f"no answer within {self._timeout[1]:g}s"
             except requests.ConnectionError as exc:
-                last_status, last_problem = None, _reason(exc)
+                last_status, last_problem = None, connection_problem(exc)
             except requests.RequestException as exc:
                 raise WebhookError(
                     f"cannot deliver {where}: {type(exc).__name__}. Check the URL", attempts=attempt
@@ -222,16 +222,3 @@ def _refused(where: str, status: int, problem: str) -> str:
     else:
         fix = "The receiver refused the document; see its logs"
     return f"cannot deliver {where}: {problem}, not retried. {fix}, then rerun `pulumi up`"
-
-
-def _reason(exc: requests.ConnectionError) -> str:
-    text = str(exc)
-    if "Name or service not known" in text or "NameResolutionError" in text or "nodename nor servname" in text:
-        return "DNS lookup failed"
-    if "Connection refused" in text:
-        return "connection refused"
-    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
-        return "connection dropped before an answer"
-    if "SSL" in text or "certificate" in text:
-        return "TLS handshake failed"
-    return "connection failed"
