@@ -137,12 +137,8 @@ def check_aws_secret(secret: Mapping[str, Any], stack: str, cfg: AwsSecretConfig
 
 
 def validate(resource: Resource, cfg: AwsSecretConfig) -> list[str]:
-    if resource.type == t.API_CLIENT:  # a managed connector's client writes its secret to `store` itself
-        store = resource.props.get("store")
-        if resource.props.get("store_kind") != "secretsManager" or not isinstance(store, Mapping):
-            return []
-        return check_aws_secret(store, resource.stack, cfg)
-    return check_aws_secret(resource.props, resource.stack, cfg)
+    store = resource.store_settings("secretsManager")
+    return [] if store is None else check_aws_secret(store, resource.stack, cfg)
 
 
 POLICY = resource_policy(

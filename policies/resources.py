@@ -33,6 +33,8 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+from .resource_types import API_CLIENT
+
 
 class _Unknown:
     """A value the engine does not know yet (preview). Falsy, so `if value:` treats it as absent."""
@@ -174,6 +176,14 @@ class Resource:
     @property
     def stack(self) -> str:
         return stack_from_urn(self.urn)
+
+    def store_settings(self, kind: str) -> Mapping[str, Any] | None:
+        """Where this resource writes a secret to a store of `kind` ("vault", "secretsManager"): a store
+        resource's own inputs, or a managed ApiClient's `store` input (it writes its secret itself)."""
+        if self.type != API_CLIENT:
+            return self.props
+        store = self.props.get("store")
+        return store if self.props.get("store_kind") == kind and isinstance(store, Mapping) else None
 
 
 @dataclass(frozen=True)

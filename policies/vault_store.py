@@ -97,12 +97,8 @@ def check_vault_secret(secret: Mapping[str, Any], cfg: VaultKvConfig) -> list[st
 
 
 def validate(resource: Resource, cfg: VaultKvConfig) -> list[str]:
-    if resource.type == t.API_CLIENT:  # a managed connector's client writes its secret to `store` itself
-        store = resource.props.get("store")
-        if resource.props.get("store_kind") != "vault" or not isinstance(store, Mapping):
-            return []
-        return check_vault_secret(store, cfg)
-    return check_vault_secret(resource.props, cfg)
+    store = resource.store_settings("vault")
+    return [] if store is None else check_vault_secret(store, cfg)
 
 
 POLICY = resource_policy(
