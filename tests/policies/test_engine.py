@@ -3,8 +3,8 @@
 The pack directory is copied into the test project beside the program, so the relative `--policy-pack policies`
 and PulumiPolicy.yaml's `virtualenv: ../.venv` are exercised exactly as in a checkout. A compliant stack
 previews clean; each violating stack breaks one rule and shows that policy's name, level and fix. A stand-in
-program (tests/policies/programs/standins.py) covers what the program cannot produce (managed API clients, an
-unknown region, a connector without a credential check).
+program (tests/policies/programs/standins.py) covers what the program's config model refuses before anything
+is registered (a managed client out of bounds, an unknown region, a connector without a credential check).
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
-"""Preview-only stand-ins for what the program cannot produce today:
+"""Preview-only stand-ins for what the program's config model would refuse before any resource is registered:
 
-- a managed API client (`dynamic/commercetools:ApiClient`), which does not exist yet, registered under the
-  type token the real one will have;
+- a managed API client (`dynamic/commercetools:ApiClient`, the real type token) with settings out of bounds;
 - a CredentialCheck in a region the config model would refuse before any resource is registered;
 - a stored secret whose connector the CredentialCheck does not cover (only a program change can do that).
 
