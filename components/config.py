@@ -507,12 +507,8 @@ class StackConfig(_Model):
     connectors: tuple[ConnectorConfig, ...]
 
     @model_validator(mode="after")
-    def _unique(self) -> StackConfig:
-        seen: set[str] = set()
-        for c in self.connectors:
-            if c.name in seen:
-                raise ValueError(f"connector name {c.name!r} is used twice; every connector needs its own name")
-            seen.add(c.name)
+    def _one_writer_per_secret(self) -> StackConfig:
+        # Names are unique: they are the keys of the `connectors` map (load_stack_config).
         # Two connectors on one secret fail at `up` (ownership check); say so at preview, before any write.
         # Reading the same admin credentials is fine; writing where another connector reads or writes is not.
         users: dict[VaultLocation, str] = {}
@@ -539,17 +535,14 @@ def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConf
             "connectors is not set. Add at least one connector, e.g.\n"
             "  pulumi config set --path 'connectors.my-connector.projectKey' my-project"
         )
-    if isinstance(connectors, Mapping):
-        items: list[tuple[str, Any]] = [(str(k), v) for k, v in connectors.items()]
-    elif isinstance(connectors, list):
-        items = [
-            (str(v.get("name", f"[{i}]")) if isinstance(v, Mapping) else f"[{i}]", v) for i, v in enumerate(connectors)
-        ]
-    else:
+    if isinstance(connectors, list):
+        raise ConfigError(_list_given(connectors))
+    if not isinstance(connectors, Mapping):
         raise ConfigError(
             f"connectors must be a map of connector name to settings, got {type(connectors).__name__}; "
             "see README, 'Configuration'"
         )
+    items = [(str(k), v) for k, v in connectors.items()]
     if not items:
         raise ConfigError("connectors is empty; add at least one connector (see README)")
 
@@ -561,11 +554,10 @@ def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConf
             problems.append(f"{where}: must be a map of settings (projectKey, scopes, clientId, ...)")
             continue
         entry = dict(settings)
-        if isinstance(connectors, Mapping):
-            if "name" in entry:
-                problems.append(f"{where}.name: remove it; the map key is the connector's name")
-                continue
-            entry["name"] = name
+        if "name" in entry:
+            problems.append(f"{where}.name: remove it; the map key is the connector's name")
+            continue
+        entry["name"] = name
         if {"webhookSigningKey", "webhook_signing_key"} & set(entry):
             problems.append(
                 f"{where}.webhookSigningKey: never in settings; use pulumi config set --secret "
@@ -588,6 +580,19 @@ def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConf
     if problems or config is None:
         raise ConfigError(_report(problems))
     return config
+
+
+def _list_given(connectors: list[Any]) -> str:
+    """Why a list is refused, with the map form of what was given. A list entry's `name` would have to stand in
+    for the key, and without one the messages would name `connectors.[0]` and a secret key `clientSecret-[0]`
+    that no connector can have. Only a valid connector name is echoed: the entries may hold anything."""
+    names = [e.get("name") for e in connectors if isinstance(e, Mapping)]
+    example = next((n for n in names if isinstance(n, str) and NAME_RE.match(n)), "patchworks")
+    return (
+        "connectors must be a map of connector name to settings, not a list: the name is the key, e.g.\n"
+        f"  connectors:\n    {example}:\n      projectKey: ...\n      scopes: [...]\n      clientId: ...\n"
+        "(see README, 'Configuration'). Each connector's secret is then clientSecret-<name>."
+    )
 
 
 def _attach_secrets(entry: dict[str, Any], name: str, lookup_secret: SecretLookup) -> list[str]:

@@ -235,10 +235,29 @@ def test_plaintext_secret_refused_with_fix() -> None:
     assert CANARY not in str(err.value)
 
 
-def test_duplicate_names_in_list_form() -> None:
-    entry = {**base()["patchworks"], "name": "patchworks"}
-    with pytest.raises(ConfigError, match="used twice"):
-        load_stack_config([entry, dict(entry)], secrets_for("patchworks"))
+@pytest.mark.parametrize("named", [True, False], ids=["with-names", "without-names"])
+def test_connectors_as_a_list_is_refused_with_the_map_form(named: bool) -> None:
+    """A list once loaded (names from `name` fields, or `[0]`, which made the fix `clientSecret-[0]`)."""
+    entry = {**base()["patchworks"], "clientSecret": CANARY} | ({"name": "patchworks"} if named else {})
+    asked: list[str] = []
+
+    def lookup(key: str) -> tuple[str | None, bool]:
+        asked.append(key)
+        return CANARY, True
+
+    with pytest.raises(ConfigError) as err:
+        load_stack_config([entry], lookup)
+    message = str(err.value)
+    assert "must be a map of connector name to settings, not a list" in message
+    assert "connectors:\n    patchworks:\n      projectKey: ..." in message
+    assert "[0]" not in message and CANARY not in message
+    assert asked == []  # refused before any secret is read
+
+
+def test_a_list_entrys_name_is_echoed_only_when_it_is_a_connector_name() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_stack_config([{"name": CANARY}], secrets_for())
+    assert CANARY not in str(err.value)
 
 
 def test_all_problems_reported_at_once() -> None:
