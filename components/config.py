@@ -74,8 +74,17 @@ class ConfigWarning(UserWarning):
 
 
 class _Model(BaseModel):
+    """Strict: no setting's type is coerced. Lax mode reads the string "no" as false and "30" as 30, so what a
+    setting does would depend on its spelling; a wrong type is a config error with the fix instead (`_fix`).
+    Tuple fields that take a JSON array say `strict=False`: in strict mode only a tuple is a tuple."""
+
     model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=True
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+        strict=True,
     )
 
 
@@ -285,7 +294,7 @@ class Publish(_Model):
     file: FileTarget | None = None
     vault: VaultTarget | None = None
     ssm: SsmTarget | None = None
-    webhooks: tuple[WebhookTarget, ...] = ()
+    webhooks: tuple[WebhookTarget, ...] = Field(default=(), strict=False)  # a JSON array; each target is strict
 
     @field_validator("webhooks")
     @classmethod
@@ -574,7 +583,7 @@ def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConf
         raw_list.append(entry)
     config: StackConfig | None = None
     try:
-        config = StackConfig.model_validate({"connectors": raw_list})
+        config = StackConfig.model_validate({"connectors": tuple(raw_list)})
     except ValidationError as exc:
         problems.extend(_explain(exc, raw_list))
     if problems or config is None:
@@ -651,23 +660,50 @@ def _explain(exc: ValidationError, raw: list[dict[str, Any]]) -> list[str]:
     for err in exc.errors(include_url=False, include_input=False):
         loc = list(err["loc"])
         if len(loc) >= 2 and loc[0] == "connectors" and isinstance(loc[1], int):
-            name = raw[loc[1]].get("name", f"[{loc[1]}]")
-            key = f"connectors.{name}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[2:])
+            key = f"connectors.{raw[loc[1]]['name']}"
+            key += "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[2:])
         else:
             key = ".".join(str(p) for p in loc)
-        lines.append(f"{key}: {_fix(err)}" if key else _fix(err))  # stack-wide rules name their keys
+        lines.append(f"{key}: {_fix(err, key)}" if key else _fix(err, key))  # stack-wide rules name their keys
     return lines
 
 
-def _fix(err: Any) -> str:
+def _fix(err: Any, key: str) -> str:
+    """The fix for one error. Type errors say what `pulumi config set --path` stores: it turns exactly `true`
+    and `false` into booleans and digits (without a leading 0) into integers; everything else stays text."""
     kind, msg = err["type"], err["msg"]
     field = str(err["loc"][-1]) if err["loc"] else ""
     if kind == "missing":
-        return f"required but not set; run pulumi config set --path 'connectors.<name>.{field}' <value>"
+        return f"required but not set; run pulumi config set --path '{key}' <value>"
     if kind == "extra_forbidden":
         return "unknown setting; remove it (README, 'Configuration', lists every key)"
     if kind == "literal_error":
         return f"{msg}; it is fixed by the integration platform, remove the setting or use that value"
+    if kind == "bool_type":
+        return (
+            f"must be true or false (a YAML boolean, not a string); set it with pulumi config set --path '{key}' "
+            'false (or true: the CLI stores exactly these two as booleans, and no, off or "false" as text)'
+        )
+    if kind == "int_type":
+        return (
+            f"must be a whole number (a YAML number, not a string); set it with pulumi config set --path '{key}' "
+            "<digits> (the CLI stores digits as a number), or write it unquoted in Pulumi.<stack>.yaml"
+        )
+    if kind == "float_type":
+        return (
+            f"must be a number (a YAML number such as 30 or 1.5, not a string); pulumi config set --path '{key}' "
+            "<digits> stores a whole number as one, but 1.5 as text: write a fraction unquoted in "
+            "Pulumi.<stack>.yaml"
+        )
+    if kind == "string_type":
+        return (
+            f'must be text (a YAML string): quote it in Pulumi.<stack>.yaml, e.g. {field}: "12345"; '
+            "pulumi config set --path stores digits, true and false as a number or a boolean"
+        )
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a map of settings (key: value), e.g. {field}: {{...}}; see README, 'Configuration'"
+    if kind in ("tuple_type", "list_type"):
+        return f"must be a list, e.g. {field}: [...]; see README, 'Configuration'"
     if kind == "value_error":
         return str(msg).removeprefix("Value error, ")
     return str(msg)

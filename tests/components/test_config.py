@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import copy
+import typing
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
-from components.config import ConfigWarning, ConnectorConfig, load_stack_config, secret_config_key
+from components.config import (
+    ConfigWarning,
+    ConnectorConfig,
+    ManagedClient,
+    StackConfig,
+    VaultStore,
+    WebhookTarget,
+    load_stack_config,
+    secret_config_key,
+)
 from components.errors import ConfigError
 from components.scopes import CATALOGUE, STORE_SCOPABLE, Scope, format_scopes, parse_scope, split_scopes
 from tests.conftest import CANARY
@@ -430,3 +441,138 @@ def test_a_secret_with_whitespace_at_either_end_is_refused_not_trimmed(key: str)
     with pytest.raises(ConfigError) as err:
         load_stack_config(raw, lambda k: values.get(k, (None, False)))
     assert f"{key}: starts or ends with whitespace" in str(err.value) and CANARY not in str(err.value)
+
+
+# --- types: strict, every wrong type a config error with its fix ------------------------------------------------
+def _managed(raw: dict[str, Any]) -> dict[str, Any]:
+    raw = copy.deepcopy(raw)
+    del raw["patchworks"]["clientId"]
+    raw["patchworks"]["managed"] = {"rotateAfterDays": 30, "deleteDaysAfterCreation": 90}
+    return raw
+
+
+def _hooked(raw: dict[str, Any]) -> dict[str, Any]:
+    raw = copy.deepcopy(raw)
+    raw["patchworks"]["publish"] = {"webhooks": [{"url": "https://hooks.example.com/a"}]}
+    return raw
+
+
+def _lookup_for(raw: dict[str, Any]) -> Any:
+    conn = raw["patchworks"]
+    table = {"webhookSigningKey-patchworks": ("k" * 32, True)}
+    if conn.get("managed") is None:
+        table[secret_config_key("patchworks")] = (CANARY, True)
+    return lambda key: table.get(key, (None, False))
+
+
+def _with(path: str, value: Any, prepare: Any = None) -> dict[str, Any]:
+    raw = prepare(base()) if prepare else base()
+    node: Any = raw["patchworks"]
+    *parents, last = path.split(".")
+    for p in parents:
+        node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
+    node[last] = value
+    return raw
+
+
+# (setting, a wrong-typed value, the base it needs). Strings that lax mode would have coerced, and numbers where
+# a boolean belongs (and the reverse): each is refused, never read as what it resembles.
+BOOLS = [
+    ("checkCredentials", "no", None),
+    ("checkCredentials", "false", None),
+    ("checkCredentials", 0, None),
+    ("vault.adopt", "yes", None),
+    ("secretsManager.forceDelete", "true", None),
+    ("secretsManager.restoreIfDeleted", "off", None),
+    ("publish.webhooks.0.notifyOnDelete", "false", _hooked),
+]
+NUMBERS = [
+    ("secretsManager.recoveryWindowDays", "30", None),
+    ("secretsManager.recoveryWindowDays", True, None),
+    ("secretsManager.recoveryWindowDays", 7.5, None),
+    ("managed.rotateAfterDays", "30", _managed),
+    ("managed.graceHours", "24", _managed),
+    ("managed.graceHours", True, _managed),
+    ("managed.deleteDaysAfterCreation", "90", _managed),
+    ("managed.accessTokenValiditySeconds", "3600", _managed),
+]
+
+
+def _key(path: str) -> str:
+    return "connectors.patchworks." + ".".join(f"[{p}]" if p.isdigit() else p for p in path.split(".")).replace(
+        ".[", "["
+    )
+
+
+@pytest.mark.parametrize(("path", "value", "prepare"), BOOLS, ids=[f"{p}={v!r}" for p, v, _ in BOOLS])
+def test_a_boolean_setting_takes_only_a_boolean(path: str, value: Any, prepare: Any) -> None:
+    raw = _with(path, value, prepare)
+    with pytest.raises(ConfigError) as err:
+        load_stack_config(raw, _lookup_for(raw))
+    message = str(err.value)
+    assert f"{_key(path)}: must be true or false (a YAML boolean, not a string)" in message
+    assert f"pulumi config set --path '{_key(path)}' false" in message
+    assert CANARY not in message
+
+
+@pytest.mark.parametrize(("path", "value", "prepare"), NUMBERS, ids=[f"{p}={v!r}" for p, v, _ in NUMBERS])
+def test_a_number_setting_takes_only_a_number(path: str, value: Any, prepare: Any) -> None:
+    raw = _with(path, value, prepare)
+    with pytest.raises(ConfigError) as err:
+        load_stack_config(raw, _lookup_for(raw))
+    message = str(err.value)
+    assert f"{_key(path)}: must be a " in message
+    assert "(a YAML number" in message and "not a string)" in message
+    assert CANARY not in message
+
+
+def test_the_right_types_still_load_from_json_shapes() -> None:
+    """Strict mode and JSON input: arrays become tuples, objects models, YAML integers fill float settings."""
+    raw = _hooked(_managed(base()))
+    raw["patchworks"]["managed"]["graceHours"] = 2
+    raw["patchworks"]["managed"]["accessTokenValiditySeconds"] = 3600
+    raw["patchworks"]["publish"]["webhooks"][0]["notifyOnDelete"] = False
+    raw["patchworks"]["checkCredentials"] = False
+    raw["patchworks"]["vault"] = {"kvVersion": 1, "adopt": True, "deletePolicy": "keep"}
+    (c,) = load_stack_config(raw, _lookup_for(raw)).connectors
+    assert c.check_credentials is False and c.vault.adopt is True and c.vault.kv_version == 1
+    assert c.managed is not None and (c.managed.rotate_after_days, c.managed.grace_hours) == (30.0, 2.0)
+    assert isinstance(c.managed.grace_hours, float)
+    assert c.publish.webhooks[0].notify_on_delete is False and isinstance(c.publish.webhooks, tuple)
+    sm = _with("secretsManager.forceDelete", True)
+    sm["patchworks"]["secretsManager"].update(recoveryWindowDays=7, restoreIfDeleted=True)
+    (c,) = load(sm).connectors
+    assert c.secrets_manager is not None and c.secrets_manager.recovery_window_days == 7
+
+
+def _models(model: type[BaseModel]) -> set[type[BaseModel]]:
+    found = {model}
+    for info in model.model_fields.values():
+        for arg in typing.get_args(info.annotation) or (info.annotation,):
+            for inner in typing.get_args(arg) or (arg,):
+                if isinstance(inner, type) and issubclass(inner, BaseModel) and inner not in found:
+                    found |= _models(inner)
+    return found
+
+
+def test_every_config_model_is_strict_and_only_arrays_are_lax() -> None:
+    """So a setting added later is strict too, and `strict=False` is only where a JSON array fills a tuple."""
+    models = _models(StackConfig)
+    assert {ConnectorConfig, VaultStore, ManagedClient, WebhookTarget} <= models
+    for model in models:
+        assert model.model_config.get("strict") is True, model.__name__
+        for name, info in model.model_fields.items():
+            if any(getattr(m, "strict", None) is False for m in info.metadata):
+                assert typing.get_origin(info.annotation) is tuple, f"{model.__name__}.{name}"
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [("projectKey", 12345), ("clientId", 12345), ("region", 1), ("vault.mount", 2), ("secretsManager.tags.cost", 5)],
+)
+def test_a_text_setting_given_a_number_says_to_quote_it(path: str, value: Any) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(_with(path, value))
+    message = str(err.value)
+    assert f"{_key(path)}: must be text (a YAML string): quote it in Pulumi.<stack>.yaml" in message
+    assert "Input should be" not in message
