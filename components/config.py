@@ -37,7 +37,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError
-from .scopes import PROJECT_KEY_RE, Scope, format_scopes, parse_scope, split_scopes
+from .scopes import PROJECT_KEY_RE, Scope, closest, format_scopes, parse_scope, split_scopes
 from .urls import canonical_url, check_http_url, is_loopback
 
 # Config keys live in the project's namespace; messages name them as users type them, without it.
@@ -373,7 +373,9 @@ class ConnectorConfig(_Model):
             )
             return canonical
         if value not in REGIONS:
-            raise ValueError(f"{value!r} is not a commercetools region; use one of {', '.join(REGIONS)}")
+            near = closest(value, REGIONS)
+            hint = f"did you mean {near}? " if near else ""
+            raise ValueError(f"{value!r} is not a commercetools region; {hint}use one of {', '.join(REGIONS)}")
         return value
 
     _urls = field_validator("auth_url", "api_url")(classmethod(lambda cls, v: _check_base_url(v)))
@@ -384,6 +386,14 @@ class ConnectorConfig(_Model):
         if not isinstance(value, (str, list, tuple)):
             raise ValueError("must be a list of scopes or one space-separated string")
         texts = split_scopes(value)
+        if any("," in t for t in texts):
+            # Separated by commas, `view_orders:pk,view_products:pk` parses as one scope with project key
+            # `pk,view_products`: say what the separator is instead.
+            parts = [p for t in texts for p in t.split(",") if p]
+            raise ValueError(
+                "scopes are separated by spaces or given as a list, not by commas: write "
+                f"scopes: {' '.join(parts)}  or  scopes: [{', '.join(parts)}]"
+            )
         if not texts:
             raise ValueError("must name at least one scope, e.g. view_orders:<projectKey>")
         seen: set[str] = set()
@@ -668,6 +678,17 @@ def _explain(exc: ValidationError, raw: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+# Settings with a fixed set of values, and what each is. grantType and clientType alone are fixed by the
+# integration platform's form; the others are choices.
+_CHOICES = {
+    "grantType": "it is fixed by the integration platform, remove the setting or use that value",
+    "clientType": "it is fixed by the integration platform, remove the setting or use that value",
+    "kvVersion": "the version of the KV secrets engine at vault.mount, as a YAML number (see README, 'Secret stores')",
+    "deletePolicy": "what removing the connector does to the stored value (see README, 'Deleting')",
+    "tier": "the SSM parameter tier (Advanced for documents over 4 KB)",
+}
+
+
 def _fix(err: Any, key: str) -> str:
     """The fix for one error. Type errors say what `pulumi config set --path` stores: it turns exactly `true`
     and `false` into booleans and digits (without a leading 0) into integers; everything else stays text."""
@@ -678,7 +699,9 @@ def _fix(err: Any, key: str) -> str:
     if kind == "extra_forbidden":
         return "unknown setting; remove it (README, 'Configuration', lists every key)"
     if kind == "literal_error":
-        return f"{msg}; it is fixed by the integration platform, remove the setting or use that value"
+        choices = str(msg).removeprefix("Input should be ")
+        why = _CHOICES.get(field)
+        return f"must be {choices}; {why}" if why else f"must be {choices}"
     if kind == "bool_type":
         return (
             f"must be true or false (a YAML boolean, not a string); set it with pulumi config set --path '{key}' "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import get_close_matches
 
 _VIEW_MANAGE = [
     "api_clients",
@@ -125,7 +126,9 @@ def parse_scope(text: str) -> Scope:
     name, project_key = parts[0], parts[1]
     store_key = parts[2] if len(parts) == 3 else None
     if name not in CATALOGUE:
-        raise ValueError(f"scope {text!r}: {name!r} is not a commercetools scope name")
+        near = closest(name, CATALOGUE)
+        fix = f"did you mean {near}?" if near else "the names are listed in components/scopes.py (CATALOGUE)"
+        raise ValueError(f"scope {text!r}: {name!r} is not a commercetools scope name; {fix}")
     if not PROJECT_KEY_RE.match(project_key):
         raise ValueError(f"scope {text!r}: {project_key!r} is not a valid project key")
     if store_key is not None:
@@ -134,6 +137,12 @@ def parse_scope(text: str) -> Scope:
         if not STORE_KEY_RE.match(store_key):
             raise ValueError(f"scope {text!r}: {store_key!r} is not a valid store key")
     return Scope(name, project_key, store_key)
+
+
+def closest(value: str, choices: frozenset[str] | tuple[str, ...]) -> str | None:
+    """The valid name nearest to a typo'd one, if any is near (difflib's default cutoff)."""
+    match = get_close_matches(value, sorted(choices), n=1)
+    return match[0] if match else None
 
 
 def split_scopes(value: str | list[str] | tuple[str, ...]) -> list[str]:

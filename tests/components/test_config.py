@@ -576,3 +576,69 @@ def test_a_text_setting_given_a_number_says_to_quote_it(path: str, value: Any) -
     message = str(err.value)
     assert f"{_key(path)}: must be text (a YAML string): quote it in Pulumi.<stack>.yaml" in message
     assert "Input should be" not in message
+
+
+# --- hints that point the right way -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "value", "fix"),
+    [
+        ("vault.kvVersion", 3, "must be 1 or 2; the version of the KV secrets engine"),
+        ("vault.kvVersion", "1", "must be 1 or 2; the version of the KV secrets engine at vault.mount, as a YAML"),
+        ("vault.deletePolicy", "remove", "must be 'keep', 'delete' or 'destroy'; what removing the connector does"),
+        ("publish.ssm.tier", "Premium", "must be 'Standard' or 'Advanced'; the SSM parameter tier"),
+    ],
+)
+def test_a_choice_says_what_the_choices_are_not_that_the_platform_fixes_it(path: str, value: Any, fix: str) -> None:
+    raw = _with(path, value)
+    if path.startswith("publish.ssm"):
+        raw["patchworks"]["publish"]["ssm"]["name"] = "/commercetools/patchworks"
+    with pytest.raises(ConfigError) as err:
+        load(raw)
+    assert f"{_key(path)}: {fix}" in str(err.value)
+    assert "integration platform" not in str(err.value)
+
+
+@pytest.mark.parametrize("field", ["grantType", "clientType"])
+def test_the_platforms_fixed_values_say_so(field: str) -> None:
+    with pytest.raises(ConfigError, match=f"{field}: must be '.*'; it is fixed by the integration platform"):
+        load(_with(field, "other"))
+
+
+@pytest.mark.parametrize(
+    "scopes",
+    [
+        f"view_orders:{PK},view_products:{PK}",
+        [f"view_orders:{PK},view_products:{PK}"],
+        f"view_orders:{PK}, view_products:{PK}",
+    ],
+)
+def test_comma_separated_scopes_say_what_the_separator_is(scopes: Any) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(_with("scopes", scopes))
+    message = str(err.value)
+    assert "connectors.patchworks.scopes: scopes are separated by spaces or given as a list, not by commas" in message
+    assert f"scopes: view_orders:{PK} view_products:{PK}" in message
+    assert "project key" not in message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "near"),
+    [
+        ("region", "europe-west1.gpc", "did you mean europe-west1.gcp?"),
+        ("region", "us-east2.aws", "did you mean us-east-2.aws?"),
+        ("scopes", [f"manage_product:{PK}"], "did you mean manage_products?"),
+        ("scopes", [f"veiw_orders:{PK}"], "did you mean view_orders?"),
+    ],
+)
+def test_a_typo_names_the_closest_valid_value(path: str, value: Any, near: str) -> None:
+    with pytest.raises(ConfigError, match=near.replace("?", r"\?")):
+        load(_with(path, value))
+
+
+def test_a_name_near_nothing_says_where_the_names_are() -> None:
+    with pytest.raises(ConfigError) as err:
+        load(_with("scopes", [f"xyzzy:{PK}"]))
+    assert "did you mean" not in str(err.value) and "components/scopes.py" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load(_with("region", "zz"))
+    assert "did you mean" not in str(err.value) and "use one of europe-west1.gcp" in str(err.value)
