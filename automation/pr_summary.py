@@ -160,7 +160,9 @@ class ConnectorSummary:
 
     @property
     def noteworthy(self) -> bool:
-        return self.op != "same" or bool(self.errors or self.warnings) or self.check == "failed"
+        """Shown with its own block. A check that is off is, even on an unchanged connector: in the unchanged
+        line it would be a count, and the reviewer would not learn which connector stores unchecked credentials."""
+        return self.op != "same" or bool(self.errors or self.warnings) or self.check in ("failed", "off")
 
 
 @dataclass

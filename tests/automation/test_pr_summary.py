@@ -162,6 +162,24 @@ def test_a_failed_credential_check_fails_and_names_the_connector() -> None:
     assert "**Unchanged (1):** `patchworks` · credential checks: 1 passed" in text
 
 
+def test_a_connector_whose_check_is_off_is_listed_by_name_even_when_unchanged() -> None:
+    """Not only counted in the unchanged line: the reviewer sees which connector stores unchecked credentials."""
+    events = [ev.prelude({"patchworks": {"checkCredentials": False}, "storefront": {}})]
+    for name in ("storefront", "patchworks"):
+        events += ev.step("same", ev.component_urn(name), ev.COMPONENT, old_outputs={"config": ev.document(name)})
+    entries = {"patchworks": ev.check_entry("patchworks", enabled=False), "storefront": ev.check_entry("storefront")}
+    events += ev.step("same", ev.CHECK_URN, ev.CHECK, old={"connectors": entries}, new={"connectors": entries})
+    events.append(ev.summary({"same": 3}))
+    summary, text = render(events)
+
+    assert summary.checks("off") == ["patchworks"] and summary.exit_code == 0
+    block = text.split("#### ")[1]
+    assert block.startswith("`patchworks`\n")
+    assert "- credential check: **off** (`checkCredentials: false`)" in block
+    assert "**Unchanged (1):** `storefront` · credential checks: 1 passed" in text
+    assert prs.as_json(summary)["credentialChecks"]["off"] == ["patchworks"]
+
+
 def test_policy_violations_mandatory_blocks_and_advisory_warns() -> None:
     base = clean_events()
     advisory = ev.policy(
