@@ -26,6 +26,14 @@ def main() -> None:
     requested = rotation_request([c.name for c in config.connectors])
     connectors = [ConnectorArgs.from_config(c, requested.get(c.name, "")) for c in config.connectors]
     for args in connectors:
+        if args.config.managed is None and not args.config.check_credentials:
+            # Every run, not only preview: the check is what stops a wrong secret from being stored.
+            name = args.config.name
+            pulumi.log.warn(
+                f"connector '{name}': the credential check is off (connectors.{name}.checkCredentials: false): "
+                "its credentials are stored without a token request proving they work; remove the setting to "
+                "check them"
+            )
         if args.config.managed is not None and pulumi.runtime.is_dry_run():
             pulumi.log.info(
                 f"connector {args.config.name!r} is managed: its API client is created (or rotated) and its "

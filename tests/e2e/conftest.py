@@ -63,7 +63,11 @@ class PulumiProject:
         self.run("stack", "init", stack)
 
     def connector(self, name: str, secret: str, **settings: Any) -> None:
+        """Set a connector through `pulumi config set --path`, which stores exactly `true`/`false` as booleans
+        and digits as integers, everything else as text (so a bool goes as json.dumps, and 1.5 cannot go)."""
         for key, value in settings.items():
+            if isinstance(value, float):
+                raise TypeError(f"{key}: pulumi config set --path stores {value} as text; use write_config")
             if isinstance(value, list):
                 for i, item in enumerate(value):
                     self.run("config", "set", "--path", "--", f"connectors.{name}.{key}[{i}]", str(item))
