@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -35,12 +36,15 @@ class OpenBaoServer:
     """`bao server -dev` on loopback: in-memory, unsealed, KV v2 at `secret/`, a random root token.
 
     `tls=True` serves https with a certificate from a CA the server generates (`-dev-tls`), as a production
-    Vault does; `ca_file` is that CA, and `env()` hands it over as VAULT_CACERT."""
+    Vault does; `ca_file` is that CA, and `env()` hands it over as VAULT_CACERT. `audit_log` turns on a file
+    audit device writing there (one JSON object per request and response): OpenBao enables audit devices only
+    from its config file, not through the API."""
 
-    def __init__(self, port: int = 0, *, tls: bool = False) -> None:
+    def __init__(self, port: int = 0, *, tls: bool = False, audit_log: Path | None = None) -> None:
         self.root_token = secrets.token_hex(16)
         self.port = port
         self.tls = tls
+        self.audit_log = audit_log
         self._certs: tempfile.TemporaryDirectory[str] | None = None
         self.unseal_key = ""  # the dev server prints it at start; fault tests seal and unseal
         self._proc: subprocess.Popen[bytes] | None = None
@@ -79,6 +83,12 @@ class OpenBaoServer:
             if self.tls:
                 self._certs = tempfile.TemporaryDirectory(prefix="openbao-tls-")
                 tls = ["-dev-tls", f"-dev-tls-cert-dir={self._certs.name}"]
+            config: list[str] = []
+            if self.audit_log is not None:
+                hcl = self.audit_log.with_suffix(".hcl")
+                path = json.dumps(str(self.audit_log))  # an HCL string is a JSON string
+                hcl.write_text(f'audit "file" "file" {{\n  options {{\n    file_path = {path}\n  }}\n}}\n')
+                config = [f"-config={hcl}"]
             self._proc = subprocess.Popen(
                 [
                     bao_binary(),
@@ -86,6 +96,7 @@ class OpenBaoServer:
                     "-dev",
                     "-dev-no-store-token",  # else it writes ~/.vault-token, replacing the user's own login
                     *tls,
+                    *config,
                     f"-dev-root-token-id={self.root_token}",
                     f"-dev-listen-address=127.0.0.1:{self.port}",
                 ],

@@ -44,7 +44,7 @@ from ..scopes import admin_scope_problem
 from ..urls import canonical_url
 from ..vault import VaultClient
 from . import stores
-from .base import PlainProviderResource
+from .base import PlainProviderResource, comparable, engine_form
 
 DAY = 86400.0
 TEST_ATTEMPTS = 6  # a new client's first token: about 8 s of retries in all
@@ -211,13 +211,12 @@ class ApiClientProvider(ResourceProvider):
         if pulumi.contains_unknowns(news):
             return DiffResult(changes=True, replaces=[], stables=[])
         p = ApiClientProps.model_validate(news)
-        old_store = olds.get("store") or {}
-        replaces = [] if olds.get("project_key") == p.project_key else ["project_key"]
-        if olds.get("store_kind") != p.store_kind or any(_moved(k, old_store, p.store) for k in STORE_IDENTITY):
+        old, new = comparable(ApiClientProps, olds), comparable(ApiClientProps, news)
+        replaces = [] if old["project_key"] == new["project_key"] else ["project_key"]
+        if old["store_kind"] != new["store_kind"] or any(_moved(k, old["store"], new["store"]) for k in STORE_IDENTITY):
             replaces.append("store")
         due = self._reasons(olds, p) or self._retire_due(olds)
-        dumped = p.model_dump()
-        settings = [k for k in ("rotate_after_days", "grace_hours", "admin", "store") if olds.get(k) != dumped[k]]
+        settings = [k for k in ("rotate_after_days", "grace_hours", "admin", "store") if old[k] != new[k]]
         return DiffResult(
             changes=bool(replaces or due or settings), replaces=replaces, stables=[], delete_before_replace=False
         )
@@ -264,7 +263,8 @@ class ApiClientProvider(ResourceProvider):
     @staticmethod
     def _reasons(olds: dict[str, Any], p: ApiClientProps) -> list[str]:
         """Why the current client must be replaced by a new one (empty: it must not)."""
-        reasons = [k for k in ROTATE_ON if olds.get(k) != getattr(p, k)]
+        old, new = comparable(ApiClientProps, olds), comparable(ApiClientProps, p.model_dump())
+        reasons = [k for k in ROTATE_ON if old[k] != new[k]]
         if olds.get("client_missing"):
             reasons.append("client deleted outside Pulumi")
         if not olds.get("store_state"):
@@ -283,7 +283,7 @@ class ApiClientProvider(ResourceProvider):
 
     @staticmethod
     def _inputs(p: ApiClientProps) -> dict[str, Any]:
-        return p.model_dump()
+        return {k: engine_form(v) for k, v in p.model_dump().items()}  # as the engine will store them
 
     def _rotate(self, p: ApiClientProps, old: dict[str, Any] | None) -> dict[str, Any]:
         ct = CommercetoolsClient(p.auth_url, p.api_url)

@@ -10,6 +10,7 @@ tests/hardening/test_canary.py decodes every pickled provider in state to prove 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -26,7 +27,8 @@ class PlainProviderResource(Resource):
     ) -> None:
         if PROVIDER_KEY in props:
             raise ValueError("a dynamic resource must not define the __provider key")
-        props = {**props, PROVIDER_KEY: serialize_provider(provider)}
+        # Top-level nulls stay: they declare outputs the provider fills in (the engine keeps them as such).
+        props = {**{k: engine_form(v) for k, v in props.items()}, PROVIDER_KEY: serialize_provider(provider)}
         # CustomResource's constructor, as Resource's own does, minus the Output.secret around the provider.
         pulumi.CustomResource.__init__(self, f"pulumi-python:{self._resource_type_name}", name, props, opts)
 
@@ -44,3 +46,30 @@ def check_inputs(model: type[BaseModel], news: Any) -> CheckResult:
         failures = [CheckFailure("", f"{'.'.join(map(str, e['loc'])) or 'inputs'}: {e['msg']}") for e in exc.errors()]
         return CheckResult(news, failures)
     return CheckResult(news, [])
+
+
+def engine_form(value: Any) -> Any:
+    """`value` as the engine hands it back: no null inside a map (the engine drops them on the way into state),
+    lists for tuples, models as their dumps. Outputs and unknowns pass through untouched.
+
+    The one rule for how maps look, applied to inputs before they go through the engine and to both sides of
+    every diff: a null the model dumps and the engine never stores would otherwise read as a change forever."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, Mapping):
+        return {k: engine_form(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [engine_form(v) for v in value]
+    return value
+
+
+def comparable(model: type[BaseModel], props: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of `model` in `props` (new inputs, or old state) as a diff compares them: absent or null at the
+    field's default, then in engine form. State written before a field existed then equals today's inputs."""
+    out: dict[str, Any] = {}
+    for key, info in model.model_fields.items():
+        value = props.get(key)
+        if value is None and not info.is_required():
+            value = info.get_default(call_default_factory=True)
+        out[key] = engine_form(value)
+    return out

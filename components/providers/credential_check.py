@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from ..commercetools import CommercetoolsClient
 from ..errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError
 from ..scopes import granted_covers, holds_manage_project, parse_scope
-from .base import PlainProviderResource
+from .base import PlainProviderResource, engine_form
 
 MAX_PARALLEL = 16  # concurrent token requests; commercetools documents no limit on the token endpoint
 # A check that passed is reused by the same provider process for this long: `up` calls check() and then
@@ -168,7 +168,7 @@ class CredentialCheckProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
-        changed = olds.get("connectors") != news.get("connectors")
+        changed = engine_form(olds.get("connectors")) != engine_form(news.get("connectors"))
         # refresh found a credential rejected: `up` must check again (and fail) rather than look unchanged
         rejected = any(v is False for v in (olds.get("verified") or {}).values())
         return DiffResult(changes=changed or rejected, replaces=[], stables=[])

@@ -56,22 +56,13 @@ from ..publishing import (
 from ..ssm import MAX_VALUE_BYTES, SsmClient, SsmError, Tier
 from ..urls import check_http_url
 from ..webhook import EVENT_CHANGED, EVENT_DELETED, Delivery, WebhookClient
-from .base import PlainProviderResource, check_inputs
+from .base import PlainProviderResource, check_inputs, comparable
 from .vault_secret import MANAGED_BY
 
 MARKER = "_publishedBy"  # the key a published file carries to say who wrote it
 SCHEMA_VERSION = 1  # of the "deleted" webhook body
 SSM_NAME_RE = re.compile(r"^[A-Za-z0-9_./-]{1,1011}$")
 SSM_MAX_LEVELS = 15
-
-
-def _normalized(model: type[BaseModel], props: Any) -> dict[str, Any]:
-    """Settings with defaults filled in, so an input the engine dropped (None) equals its default."""
-    out: dict[str, Any] = {}
-    for key, info in model.model_fields.items():
-        value = props.get(key)
-        out[key] = info.get_default(call_default_factory=True) if value is None and not info.is_required() else value
-    return out
 
 
 def _document_changed(olds: Any, news: Any) -> bool:
@@ -171,7 +162,7 @@ class FilePublicationProvider(ResourceProvider):
         return check_inputs(FilePublicationProps, news)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
-        old, new = _normalized(_FileSettings, olds), _normalized(_FileSettings, news)
+        old, new = comparable(_FileSettings, olds), comparable(_FileSettings, news)
         replaces = [k for k in self.IDENTITY if old[k] != new[k]]
         changed = replaces + [k for k in ("connector", "owner") if old[k] != new[k]]
         if _document_changed(olds, news):
@@ -343,7 +334,7 @@ class SsmParameterPublicationProvider(ResourceProvider):
         return check_inputs(SsmParameterPublicationProps, news)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
-        old, new = _normalized(_SsmSettings, olds), _normalized(_SsmSettings, news)
+        old, new = comparable(_SsmSettings, olds), comparable(_SsmSettings, news)
         # State from before the program resolved the region holds None (then: the environment's region, the
         # same one it resolves now); recording it is an update, not a move.
         unrecorded = old["region"] is None and new["region"] is not None
@@ -534,7 +525,7 @@ class WebhookPublicationProvider(ResourceProvider):
         return check_inputs(WebhookPublicationProps, news)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
-        old, new = _normalized(_WebhookSettings, olds), _normalized(_WebhookSettings, news)
+        old, new = comparable(_WebhookSettings, olds), comparable(_WebhookSettings, news)
         # Another connector's "deleted" event must go out for the old name: a new resource, then the old one's delete.
         replaces = ["connector"] if old["connector"] != new["connector"] else []
         changed = replaces + [k for k in ("url", "notify_on_delete") if old[k] != new[k]]

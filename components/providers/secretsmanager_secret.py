@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..aws import DEFAULT_KMS_KEY, SecretDescription, SecretsManagerClient, SecretsManagerError
 from ..urls import check_http_url
-from .base import PlainProviderResource, check_inputs
+from .base import PlainProviderResource, check_inputs, comparable
 from .vault_secret import MANAGED_BY, digest
 
 OWNERSHIP_KEYS = ("managed-by", "pulumi-stack", "connector", "writer")
@@ -169,15 +169,6 @@ def _client(p: _SecretSettings) -> SecretsManagerClient:
     return SecretsManagerClient(region=p.region, endpoint_url=p.endpoint_url)
 
 
-def _normalized(props: Any) -> dict[str, Any]:
-    """Settings with defaults filled in, so an input the engine dropped (None) equals its default."""
-    out: dict[str, Any] = {}
-    for key, info in _SecretSettings.model_fields.items():
-        value = props.get(key)
-        out[key] = info.get_default(call_default_factory=True) if value is None else value
-    return out
-
-
 class SecretsManagerSecretProvider(ResourceProvider):
     """Holds no credentials: boto3 resolves them from the environment inside each method."""
 
@@ -189,7 +180,7 @@ class SecretsManagerSecretProvider(ResourceProvider):
         return check_inputs(SecretsManagerSecretProps, news)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
-        old, new = _normalized(olds), _normalized(news)
+        old, new = comparable(_SecretSettings, olds), comparable(_SecretSettings, news)
         replaces = [k for k in self.IDENTITY if old[k] != new[k]]
         changed = replaces + [k for k in (*self.REMOTE, *self.STATE_ONLY) if old[k] != new[k]]
         if pulumi.contains_unknowns(news.get("data")) or olds.get("digest") != digest(olds["salt"], news["data"]):

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import VaultError
 from ..urls import canonical_url
 from ..vault import VaultClient
-from .base import PlainProviderResource, check_inputs
+from .base import PlainProviderResource, check_inputs, comparable
 
 MANAGED_BY = "ctp-credentials"
 DeletePolicy = Literal["keep", "delete", "destroy"]
@@ -97,12 +97,6 @@ def _client(p: Any) -> VaultClient:
     )
 
 
-def _with_defaults(props: Any) -> dict[str, Any]:
-    """Inputs or state with absent optional keys at their defaults, so old state compares equal."""
-    defaults = {k: f.default for k, f in VaultKvSecretProps.model_fields.items() if not f.is_required()}
-    return {**defaults, **{k: v for k, v in props.items() if v is not None or k not in defaults}}
-
-
 class VaultKvSecretProvider(ResourceProvider):
     """Holds no credentials: the Vault token is read from the environment inside each method."""
 
@@ -112,18 +106,18 @@ class VaultKvSecretProvider(ResourceProvider):
         return check_inputs(VaultKvSecretProps, news)
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
-        olds, news = _with_defaults(olds), _with_defaults(news)
-        moved = [k for k in self.IDENTITY if olds.get(k) != news.get(k)]
-        if "address" in moved and canonical_url(olds.get("address")) == canonical_url(news.get("address")):
+        old, new = comparable(VaultKvSecretProps, olds), comparable(VaultKvSecretProps, news)
+        moved = [k for k in self.IDENTITY if old[k] != new[k]]
+        if "address" in moved and canonical_url(old["address"]) == canonical_url(new["address"]):
             moved.remove("address")  # the same server spelled another way (older state recorded it as typed)
         replaces = moved
-        if int(news.get("kv_version") or 2) == 1 and set(moved) <= {"address", "namespace"}:
+        if int(new["kv_version"]) == 1 and set(moved) <= {"address", "namespace"}:
             # KV v1 records no owner: replacing would let the old resource's delete remove the value the new
             # one found in place when both names reach one server (a trailing '/', localhost vs 127.0.0.1).
             # An update writes at the new address and leaves the old one alone.
             replaces = []
         # owner too: after a stack or project rename the ownership metadata must follow (see _require_owner)
-        changed = moved + [k for k in ("delete_policy", "connector", "adopt", "owner") if olds.get(k) != news.get(k)]
+        changed = moved + [k for k in ("delete_policy", "connector", "adopt", "owner") if old[k] != new[k]]
         if pulumi.contains_unknowns(news.get("data")) or olds.get("digest") != digest(olds["salt"], news["data"]):
             changed.append("data")
         return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=False)

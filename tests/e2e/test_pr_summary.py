@@ -48,12 +48,14 @@ def automation(project: PulumiProject, *args: str) -> subprocess.CompletedProces
     )
 
 
-def summarise(project: PulumiProject, expected_code: int, *, as_json: bool = True) -> tuple[str, str]:
+def summarise(
+    project: PulumiProject, expected_code: int, *, as_json: bool = True, policy_config: str = LOCAL
+) -> tuple[str, str]:
     """Run pr-summary as a pipeline does; returns (the comment file, stdout)."""
     out = project.dir.parent / "comment.md"
     flags = ["--json"] if as_json else []
     proc = automation(
-        project, "pr-summary", "--stack", "test", "--policy-pack-config", LOCAL, "--out", str(out), *flags
+        project, "pr-summary", "--stack", "test", "--policy-pack-config", policy_config, "--out", str(out), *flags
     )
     everything = proc.stdout + proc.stderr
     assert proc.returncode == expected_code, everything
