@@ -9,14 +9,14 @@ from components.config import ConfigWarning, load_stack_config
 from components.connector import CommercetoolsConnector, ConnectorArgs
 from components.errors import ConfigError
 from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
-from components.pulumi_config import lookup_secret, read_connectors, rotation_request
+from components.pulumi_config import config_bytes, lookup_secret, read_connectors, rotation_request
 
 
 def main() -> None:
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", ConfigWarning)
         try:
-            config = load_stack_config(read_connectors(), lookup_secret)
+            config = load_stack_config(read_connectors(), lookup_secret, config_bytes=config_bytes())
         except ConfigError as exc:
             # RunError: Pulumi prints the message alone, without a Python traceback.
             raise pulumi.RunError(str(exc)) from None

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         stack = ProjectStack(args.stack, args.cwd)
+        _check_capacity(stack, args.command)
         if args.command == "pr-summary":
             return pr_summary.command(
                 stack,
@@ -94,6 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     except (StackError, CredentialsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _check_capacity(stack: ProjectStack, command: str) -> None:
+    """Before the engine runs: above its limit it fails with an error that names neither a key nor the limit."""
+    too_big = stack.capacity_problem()
+    if too_big is not None and command != "status":
+        raise StackError(too_big)
+    if too_big is not None:  # status reads state only: still shown, with the warning
+        print(f"warning: {too_big}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from components.config import capacity_problem, encoded_config_size
+
 from . import eventlog
 from .engine import EngineUnavailable, engine_bin
 
@@ -52,6 +54,15 @@ class ProjectStack:
         """Stack config without secret values (they come back as '[secret]')."""
         out = self._cli("config", "--json")
         return {k.split(":", 1)[1]: v.get("value") for k, v in json.loads(out).items() if not v.get("secret")}
+
+    def capacity_problem(self) -> str | None:
+        """Why this stack's config cannot go through the engine (components/config.py, "Capacity"), or None.
+        Checked before a command runs the engine, which would otherwise fail naming neither a key nor the limit."""
+        try:
+            values = {k: v.value for k, v in self.stack.get_all_config().items()}  # decrypted, in this process only
+        except auto.errors.CommandError as exc:
+            raise StackError(f"cannot read the config of stack {self.name!r}: {_first_error(str(exc))}") from None
+        return capacity_problem(encoded_config_size(values))
 
     def set_config(self, key: str, value: str, *, secret: bool = False, path: bool = False) -> None:
         args = ["config", "set", *(["--path"] if path else []), "--secret" if secret else "--plaintext", "--", key]

@@ -17,6 +17,7 @@ holds a secret: inside a structured object a plaintext value beside an encrypted
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import warnings
@@ -62,6 +63,36 @@ NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$")
 PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Client IDs are opaque; refuse only what can never be one (whitespace, control characters, `:`).
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+# Capacity (README, "Capacity"). The engine hands the whole stack config to the program, and again to the policy
+# pack, in one environment variable (PULUMI_CONFIG), and Linux caps one variable at 128 KiB (MAX_ARG_STRLEN,
+# name included): above that, `pulumi preview` fails with "argument list too long" before any of our code runs.
+# Measured on the pinned engine, with and without the policy pack: 129,991 bytes of encoded config run, 131,871
+# fail. The bounds below keep a quarter of margin, so the engine never gets a config it cannot start with.
+ENGINE_CONFIG_LIMIT = 131_072 - len("PULUMI_CONFIG=") - 1
+MAX_CONFIG_BYTES = 96 * 1024
+MAX_CONNECTORS = 100
+MAX_SCOPES = 500  # per connector
+
+
+def encoded_config_size(values: Mapping[str, Any]) -> int:
+    """Bytes of the stack config as the engine passes it on: one JSON object of full keys (`namespace:key`) to
+    string values, structured values as compact JSON, secrets decrypted."""
+    encoded = {k: v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for k, v in values.items()}
+    return len(json.dumps(encoded, separators=(",", ":")))
+
+
+def capacity_problem(size: int) -> str | None:
+    """The config error for a stack config too big to pass through the engine safely, or None."""
+    if size <= MAX_CONFIG_BYTES:
+        return None
+    return (
+        f"the stack config is {size:,} bytes as the engine passes it to the program and the policy pack; this "
+        f"project accepts at most {MAX_CONFIG_BYTES:,} (the engine itself fails above {ENGINE_CONFIG_LIMIT:,}: "
+        "Linux limits one environment variable to 128 KiB). Split the connectors across stacks, e.g. one stack "
+        "per commercetools project or per team (README, 'Capacity')"
+    )
 
 
 def secret_config_key(connector: str) -> str:
@@ -396,6 +427,12 @@ class ConnectorConfig(_Model):
             )
         if not texts:
             raise ValueError("must name at least one scope, e.g. view_orders:<projectKey>")
+        if len(texts) > MAX_SCOPES:
+            raise ValueError(
+                f"{len(texts)} scopes; a connector has at most {MAX_SCOPES} (README, 'Capacity'). Give the "
+                "integration fewer, broader scopes (a project-wide scope instead of one per store), or split it "
+                "into connectors with one job each"
+            )
         seen: set[str] = set()
         for text in texts:
             if text in seen:
@@ -547,8 +584,12 @@ SecretLookup = Callable[[str], "tuple[str | None, bool]"]
 """Given a config key (without namespace), return (value or None, whether it was stored as a secret)."""
 
 
-def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConfig:
-    """Validate raw stack config. Raises ConfigError listing every problem, each with its key and fix."""
+def load_stack_config(connectors: Any, lookup_secret: SecretLookup, *, config_bytes: int = 0) -> StackConfig:
+    """Validate raw stack config. Raises ConfigError listing every problem, each with its key and fix.
+    `config_bytes`: the whole stack config's size as the engine passed it (encoded_config_size)."""
+    too_big = capacity_problem(config_bytes)
+    if too_big is not None:
+        raise ConfigError(too_big)
     if connectors is None:
         raise ConfigError(
             "connectors is not set. Add at least one connector, e.g.\n"
@@ -564,6 +605,11 @@ def load_stack_config(connectors: Any, lookup_secret: SecretLookup) -> StackConf
     items = [(str(k), v) for k, v in connectors.items()]
     if not items:
         raise ConfigError("connectors is empty; add at least one connector (see README)")
+    if len(items) > MAX_CONNECTORS:
+        raise ConfigError(
+            f"connectors: {len(items)} connectors; a stack holds at most {MAX_CONNECTORS} (README, 'Capacity'). "
+            "Split them across stacks, e.g. one stack per commercetools project or per team"
+        )
 
     problems: list[str] = []
     raw_list: list[dict[str, Any]] = []

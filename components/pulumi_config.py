@@ -6,9 +6,9 @@ import json
 import os
 from typing import Any
 
-from pulumi.runtime.config import get_config, is_config_secret
+from pulumi.runtime.config import CONFIG, get_config, get_config_env, is_config_secret
 
-from .config import NAMESPACE
+from .config import NAMESPACE, encoded_config_size
 
 
 def read_connectors() -> Any:
@@ -41,3 +41,8 @@ def rotation_request(connectors: list[str]) -> dict[str, str]:
     if not request_id or not wanted:
         return {}
     return {name: request_id for name in connectors if "*" in wanted or name in wanted}
+
+
+def config_bytes() -> int:
+    """The whole stack config's size as the engine passed it to this program (all namespaces, secrets too)."""
+    return encoded_config_size({**get_config_env(), **CONFIG.get()})
