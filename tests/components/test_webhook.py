@@ -46,7 +46,9 @@ def client(sleeps: list[float]) -> Iterator[Callable[..., WebhookClient]]:
     made: list[WebhookClient] = []
 
     def make(url: str, **kw: object) -> WebhookClient:
-        c = WebhookClient(url, timeout=(1.0, 0.3), sleep=sleeps.append, **kw)  # type: ignore[arg-type]
+        # a read timeout a loaded machine cannot miss; the slow-answer test sets its own short one
+        options: dict[str, object] = {"timeout": (1.0, 5.0), "sleep": sleeps.append, **kw}
+        c = WebhookClient(url, **options)  # type: ignore[arg-type]
         made.append(c)
         return c
 
@@ -147,8 +149,8 @@ def test_dropped_connections_and_slow_answers_are_retried(
     receiver: WebhookReceiver, client: Callable[..., WebhookClient]
 ) -> None:
     receiver.drop_next(1)
-    receiver.slow_next(1, 1.0)  # longer than the client's read timeout of 0.3 s
-    delivery = client(receiver.url).deliver(EVENT_CHANGED, BODY, signing_key=CANARY)
+    receiver.slow_next(1, 3.0)  # ten times the client's read timeout of 0.3 s
+    delivery = client(receiver.url, timeout=(1.0, 0.3)).deliver(EVENT_CHANGED, BODY, signing_key=CANARY)
     assert delivery.attempts == 3
     assert len(receiver.deliveries) == 3 and len({d.delivery_id for d in receiver.deliveries}) == 1
 
