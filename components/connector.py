@@ -205,14 +205,14 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 from .providers.secretsmanager_secret import SecretsManagerSecret, SecretsManagerSecretArgs
 
                 sm = SecretsManagerSecret(f"{name}-secret", SecretsManagerSecretArgs(data=data, **settings), opts=child)
-                ref = pulumi.Output.all(sm.arn, sm.version_id).apply(  # type: ignore[arg-type]  # SDK stubs
+                ref = pulumi.Output.all(sm.arn, sm.version_id).apply(
                     lambda v: secret_ref(c, settings, {"arn": v[0], "version_id": v[1]})
                 )
             else:
                 kv = VaultKvSecret(f"{name}-secret", VaultKvSecretArgs(data=data, **settings), opts=child)
                 ref = kv.version.apply(lambda version: secret_ref(c, settings, {"version": version}))
 
-        self.config = pulumi.Output.all(client_id, ref).apply(  # type: ignore[arg-type]  # SDK stubs
+        self.config = pulumi.Output.all(client_id, ref).apply(
             lambda v: integral(
                 {
                     "schemaVersion": SCHEMA_VERSION,

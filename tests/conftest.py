@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Iterator
@@ -71,3 +72,14 @@ def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return moto_server
+
+
+@pytest.fixture
+def event_loop_for_mocks() -> Iterator[asyncio.AbstractEventLoop]:
+    """A fresh current event loop for `pulumi.runtime.set_mocks`, closed at teardown: on Python >= 3.12 the SDK
+    asking for a current loop when there is none is a DeprecationWarning, an error under filterwarnings."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()

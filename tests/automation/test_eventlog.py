@@ -29,7 +29,7 @@ def test_an_event_read_half_written_is_completed_not_lost(tmp_path: Path) -> Non
     with log.open("a", encoding="utf-8") as out:
         out.write(first[:1000])
         out.flush()
-        time.sleep(3 * eventlog.POLL_SECONDS)  # the reader sees the half line (the SDK's own reader dies here)
+        time.sleep(3 * eventlog.POLL_SECONDS)  # the reader sees the half line (SDK 3.79's own reader died here)
         out.write(first[1000:] + last)
     reader.join(10)
     assert not reader.is_alive()

@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import redirect_stdout
@@ -45,7 +46,7 @@ from tests.automation.contract import (
 
 GITHUB = PIPELINES / "github-actions.yml"
 GITLAB = PIPELINES / "gitlab-ci.yml"
-VENV_BIN = ROOT / ".venv" / "bin"
+VENV_BIN = Path(sys.executable).parent  # the running virtualenv (CI runs this on several Pythons)
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +101,20 @@ def test_the_pipelines_cover_the_three_jobs() -> None:
     assert "id-token: write" in github and "pull-requests: write" in github
     assert "id_tokens:" in gitlab and "AWS_WEB_IDENTITY_TOKEN_FILE" in gitlab
     assert "<!-- ctp-pr-summary stack=" in github and "gitlab_mr_note.py" in gitlab
+
+
+def test_the_pipelines_install_the_pinned_official_cli_and_build_nothing() -> None:
+    """Users' CI reaches the internet: the official CLI at the pinned release, no Go build of ours."""
+    pinned = (ROOT / ".pulumi-version").read_text().strip()
+    github, gitlab = GITHUB.read_text(), GITLAB.read_text()
+    assert re.findall(r"uses: pulumi/actions@v\d+", github) and set(
+        re.findall(r'pulumi-version: "([\d.]+)"', github)
+    ) == {pinned}
+    assert len(re.findall(r"uses: pulumi/actions@", github)) == len(re.findall(r"make setup", github)) == 3
+    assert 'curl -fsSL https://get.pulumi.com | sh -s -- --version "$(cat .pulumi-version)"' in gitlab
+    for text in (github, gitlab):
+        assert "setup-go" not in text and "golang" not in text and "pulumi-engine.sh" not in text
+        assert re.search(r"python(-version:)?[ :]*\"?3\.1[23]", text), "a supported Python, 3.12 or newer"
 
 
 # --- the commands: pipelines == docs ---------------------------------------------------------------------------

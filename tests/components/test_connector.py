@@ -31,7 +31,7 @@ class Mocks(pulumi.runtime.Mocks):
 
 
 @pytest.fixture
-def mocks(monkeypatch: pytest.MonkeyPatch) -> Mocks:
+def mocks(monkeypatch: pytest.MonkeyPatch, event_loop_for_mocks: Any) -> Mocks:
     monkeypatch.setenv("VAULT_ADDR", "https://vault.example.com")
     m = Mocks()
     pulumi.runtime.set_mocks(m, project="commercetools-credentials", stack="test", preview=False)

@@ -622,7 +622,7 @@ class Mocks(pulumi.runtime.Mocks):
 
 
 @pytest.fixture
-def mocks(monkeypatch: pytest.MonkeyPatch) -> tuple[Mocks, list[Any]]:
+def mocks(monkeypatch: pytest.MonkeyPatch, event_loop_for_mocks: Any) -> tuple[Mocks, list[Any]]:
     """Pulumi mocks, plus the options each resource registers with."""
     m = Mocks()
     pulumi.runtime.set_mocks(m, project="commercetools-credentials", stack="test", preview=False)
