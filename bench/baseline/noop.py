@@ -1,9 +1,9 @@
 """A dynamic provider that does nothing, and the two ways to register it.
 
-`Noop` is an ordinary `pulumi.dynamic.Resource`: SDK 3.79 wraps its pickled provider (`__provider`) in
-`Output.secret`, so the engine encrypts it into state on every step, as it does for our providers.
-`PlainNoop` registers the same provider under the same kind of type with `__provider` as a plain string: the
-difference between the two is what the secret wrapping costs (a later SDK's `serialize_as_secret_always = False`).
+`Noop` is an ordinary `pulumi.dynamic.Resource` with the SDK's default: its pickled provider (`__provider`) is
+wrapped in `Output.secret`, so the engine encrypts it into state on every step. `PlainNoop` is the same provider
+with `serialize_as_secret_always = False`, as our providers are (`__provider` a plain string): the difference
+between the two is what the secret wrapping costs.
 
 The provider lives in this importable module, not in `__main__`, so dill pickles the class by reference, like
 the credentials program's providers in `components/providers/`.
@@ -16,7 +16,6 @@ from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
-from pulumi.dynamic.dynamic import serialize_provider
 
 PROVIDER_KEY = "__provider"
 
@@ -53,9 +52,12 @@ class Noop(Resource, module="bench", name="Noop"):
         super().__init__(NoopProvider(), name, dict(props), opts)
 
 
-class PlainNoop(pulumi.CustomResource):
+class PlainNoopProvider(NoopProvider):
+    serialize_as_secret_always = False
+
+
+class PlainNoop(Resource, module="bench", name="PlainNoop"):
     """The same no-op resource with its provider in state as plain text (not wrapped in `Output.secret`)."""
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
-        inputs = {**props, PROVIDER_KEY: serialize_provider(NoopProvider())}
-        super().__init__("pulumi-python:dynamic/bench:PlainNoop", name, inputs, opts)
+        super().__init__(PlainNoopProvider(), name, dict(props), opts)

@@ -33,7 +33,6 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
-    ResourceProvider,
     UpdateResult,
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -44,7 +43,7 @@ from ..scopes import admin_scope_problem
 from ..urls import canonical_url
 from ..vault import VaultClient
 from . import stores
-from .base import PlainProviderResource, comparable, engine_form
+from .base import PlainProvider, ProviderResource, comparable, engine_form
 
 DAY = 86400.0
 TEST_ATTEMPTS = 6  # a new client's first token: about 8 s of retries in all
@@ -191,7 +190,7 @@ def _unsealed(state: dict[str, Any]) -> dict[str, Any]:
     return {**state, "store_state": {**store, "digest": digest}}
 
 
-class ApiClientProvider(ResourceProvider):
+class ApiClientProvider(PlainProvider):
     """Holds no credentials: admin credentials are read inside each method."""
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
@@ -429,7 +428,7 @@ class ApiClientProvider(ResourceProvider):
         )
 
 
-class ManagedApiClient(PlainProviderResource, module="commercetools", name="ApiClient"):
+class ManagedApiClient(ProviderResource, module="commercetools", name="ApiClient"):
     """A commercetools API client this project creates, stores and rotates."""
 
     client_id: pulumi.Output[str]

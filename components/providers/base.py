@@ -1,36 +1,78 @@
-"""The base of our dynamic resources: the pickled provider goes into state as plain text, not as a secret.
+"""The base of our dynamic resources and providers: one rule for maps, a plain pickled provider, plain errors.
 
-SDK 3.79's `pulumi.dynamic.Resource` always wraps the pickled provider (`__provider`) in `Output.secret`, so the
-engine encrypts it into every resource's inputs and outputs on every step: 454 bytes and a few ms per resource
-(bench/RESULTS.md), a known slowness (pulumi/pulumi#15538) that later SDKs let providers turn off with
-`serialize_as_secret_always = False`. That is safe only for providers that capture no credentials, which is
-true of all of ours: credentials are read inside each method (environment, store), never kept on the provider.
-tests/hardening/test_canary.py decodes every pickled provider in state to prove it.
+- `engine_form`/`comparable`: how maps look through the engine (no null inside), applied to every resource's
+  inputs and to both sides of every provider's diff.
+- `PlainProvider.serialize_as_secret_always = False` (SDK >= 3.128, the supported way): the pickled provider goes
+  into state unencrypted instead of wrapped as a secret on every step, 454 bytes and a few ms per resource
+  (bench/RESULTS.md, pulumi/pulumi#15538). Safe only because our providers capture no credentials: they read
+  them inside each method (environment, store). tests/hardening/test_canary.py decodes every pickled provider in
+  state to prove it.
+- `report_plainly`: our own errors reach the user as their message alone (see there).
 """
 
 from __future__ import annotations
 
+import sys
+import traceback
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, Resource, ResourceProvider
-from pulumi.dynamic.dynamic import PROVIDER_KEY, serialize_provider
 from pydantic import BaseModel, ValidationError
 
+from ..errors import CredentialsError
 
-class PlainProviderResource(Resource):
-    """A dynamic resource whose (credential-free) provider is stored unencrypted."""
+
+class PlainProvider(ResourceProvider):
+    """A provider that holds no credentials, so its pickle in state needs no encryption."""
+
+    serialize_as_secret_always = False
+
+
+class ProviderResource(Resource):
+    """A dynamic resource whose inputs go through the engine in engine form."""
 
     def __init__(
-        self, provider: ResourceProvider, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None
+        self, provider: PlainProvider, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        if PROVIDER_KEY in props:
-            raise ValueError("a dynamic resource must not define the __provider key")
         # Top-level nulls stay: they declare outputs the provider fills in (the engine keeps them as such).
-        props = {**{k: engine_form(v) for k, v in props.items()}, PROVIDER_KEY: serialize_provider(provider)}
-        # CustomResource's constructor, as Resource's own does, minus the Output.secret around the provider.
-        pulumi.CustomResource.__init__(self, f"pulumi-python:{self._resource_type_name}", name, props, opts)
+        super().__init__(provider, name, {k: engine_form(v) for k, v in props.items()}, opts)
+
+
+class _PlainTraceback(ModuleType):
+    """`traceback` as the dynamic-provider server sees it: for our own errors the message alone."""
+
+    def __init__(self) -> None:
+        super().__init__("traceback")
+        # everything of the real module but format_exc, which would shadow ours
+        self.__dict__.update({k: v for k, v in traceback.__dict__.items() if k != "format_exc"})
+
+    @staticmethod
+    def format_exc(limit: int | None = None, chain: bool = True) -> str:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, CredentialsError):
+            return str(exc)
+        return traceback.format_exc(limit=limit, chain=chain)  # a bug: keep everything that helps find it
+
+
+def report_plainly() -> None:
+    """Make the dynamic-provider server report our errors as their message alone.
+
+    SDK 3.272's server (`python -m pulumi.dynamic`) answers every exception a provider raises with
+    `context.abort(UNKNOWN, traceback.format_exc())`: ~15 lines of traceback in front of a message written for
+    the user (it names the key, the remote error and the fix). The SDK offers no hook for this, so the server
+    module's `traceback` is replaced by one whose `format_exc` gives the message alone for a CredentialsError
+    (anything else keeps its traceback). This touches an SDK internal: tests/e2e/test_provider_errors.py fails
+    if a new SDK changes how the server reports errors. Runs when a provider is unpickled in that process."""
+    server = sys.modules.get("__main__")
+    serving = server is not None and hasattr(server, "DynamicResourceProviderServicer")
+    if serving and not isinstance(getattr(server, "traceback", None), _PlainTraceback):
+        setattr(server, "traceback", _PlainTraceback())  # noqa: B010  # a module we do not own
+
+
+report_plainly()
 
 
 def check_inputs(model: type[BaseModel], news: Any) -> CheckResult:

@@ -27,7 +27,6 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
-    ResourceProvider,
     UpdateResult,
 )
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
@@ -35,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from ..commercetools import CommercetoolsClient
 from ..errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError
 from ..scopes import granted_covers, holds_manage_project, parse_scope
-from .base import PlainProviderResource, engine_form
+from .base import PlainProvider, ProviderResource, engine_form
 
 MAX_PARALLEL = 16  # concurrent token requests; commercetools documents no limit on the token endpoint
 # A check that passed is reused by the same provider process for this long: `up` calls check() and then
@@ -147,7 +146,7 @@ def _parse(raw: Any) -> list[ConnectorCheck]:
     return [ConnectorCheck.model_validate(v) for v in (raw.get("connectors") or {}).values()]
 
 
-class CredentialCheckProvider(ResourceProvider):
+class CredentialCheckProvider(PlainProvider):
     """Holds no state and no credentials: safe to pickle into the resource."""
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
@@ -192,7 +191,7 @@ class CredentialCheckProvider(ResourceProvider):
         return {"connectors": raw.get("connectors") or {}, "verified": {n: r is None for n, r in reasons.items()}}
 
 
-class CredentialCheck(PlainProviderResource, module="commercetools", name="CredentialCheck"):
+class CredentialCheck(ProviderResource, module="commercetools", name="CredentialCheck"):
     """Fails preview and up when any connector's client credentials do not obtain a token."""
 
     verified: pulumi.Output[dict[str, bool]]

@@ -38,7 +38,6 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
-    ResourceProvider,
     UpdateResult,
 )
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
@@ -56,7 +55,7 @@ from ..publishing import (
 from ..ssm import MAX_VALUE_BYTES, SsmClient, SsmError, Tier
 from ..urls import check_http_url
 from ..webhook import EVENT_CHANGED, EVENT_DELETED, Delivery, WebhookClient
-from .base import PlainProviderResource, check_inputs, comparable
+from .base import PlainProvider, ProviderResource, check_inputs, comparable
 from .vault_secret import MANAGED_BY
 
 MARKER = "_publishedBy"  # the key a published file carries to say who wrote it
@@ -153,7 +152,7 @@ def file_digest(text: str, writer: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class FilePublicationProvider(ResourceProvider):
+class FilePublicationProvider(PlainProvider):
     """No credentials: the file system's permissions are those of the user running pulumi."""
 
     IDENTITY = ("path",)
@@ -231,7 +230,7 @@ class FilePublicationProvider(ResourceProvider):
         return {**outs, "absolute_path": os.path.abspath(p.path), "digest": written, "written": written}
 
 
-class FilePublication(PlainProviderResource, module="publish", name="File"):
+class FilePublication(ProviderResource, module="publish", name="File"):
     """A connector's config document as a JSON file."""
 
     path: pulumi.Output[str]
@@ -324,7 +323,7 @@ def _ssm(p: _SsmSettings) -> SsmClient:
     return SsmClient(region=p.region, endpoint_url=p.endpoint_url)
 
 
-class SsmParameterPublicationProvider(ResourceProvider):
+class SsmParameterPublicationProvider(PlainProvider):
     """Holds no credentials: boto3 resolves them from the environment inside each method."""
 
     IDENTITY = ("name", "region", "endpoint_url")
@@ -444,7 +443,7 @@ class SsmParameterPublicationProvider(ResourceProvider):
         return {**outs, "version": version, "digest": document_digest(p.document)}
 
 
-class SsmParameterPublication(PlainProviderResource, module="publish", name="SsmParameter"):
+class SsmParameterPublication(ProviderResource, module="publish", name="SsmParameter"):
     """A connector's config document as an SSM String parameter."""
 
     name: pulumi.Output[str]
@@ -518,7 +517,7 @@ def _same_key(old: Any, new: Any) -> bool:
     return hmac.compare_digest(str(old or "").encode(), str(new or "").encode())
 
 
-class WebhookPublicationProvider(ResourceProvider):
+class WebhookPublicationProvider(PlainProvider):
     """Holds no key: the signing key is a secret input, passed to each call and kept in state as a secret."""
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
@@ -581,7 +580,7 @@ class WebhookPublicationProvider(ResourceProvider):
         }
 
 
-class WebhookPublication(PlainProviderResource, module="publish", name="Webhook"):
+class WebhookPublication(ProviderResource, module="publish", name="Webhook"):
     """A connector's config document, POSTed (signed) to a receiver whenever it changes."""
 
     url: pulumi.Output[str]

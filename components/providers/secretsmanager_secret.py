@@ -25,14 +25,13 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
-    ResourceProvider,
     UpdateResult,
 )
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..aws import DEFAULT_KMS_KEY, SecretDescription, SecretsManagerClient, SecretsManagerError
 from ..urls import check_http_url
-from .base import PlainProviderResource, check_inputs, comparable
+from .base import PlainProvider, ProviderResource, check_inputs, comparable
 from .vault_secret import MANAGED_BY, digest
 
 OWNERSHIP_KEYS = ("managed-by", "pulumi-stack", "connector", "writer")
@@ -169,7 +168,7 @@ def _client(p: _SecretSettings) -> SecretsManagerClient:
     return SecretsManagerClient(region=p.region, endpoint_url=p.endpoint_url)
 
 
-class SecretsManagerSecretProvider(ResourceProvider):
+class SecretsManagerSecretProvider(PlainProvider):
     """Holds no credentials: boto3 resolves them from the environment inside each method."""
 
     IDENTITY = ("name", "region", "endpoint_url")
@@ -365,7 +364,7 @@ class SecretsManagerSecretProvider(ResourceProvider):
         return {**outs, "arn": arn, "version_id": version_id, "salt": salt, "digest": digest}
 
 
-class SecretsManagerSecret(PlainProviderResource, module="aws", name="SecretsManagerSecret"):
+class SecretsManagerSecret(ProviderResource, module="aws", name="SecretsManagerSecret"):
     """One Secrets Manager secret holding a connector's credentials as JSON."""
 
     arn: pulumi.Output[str]

@@ -22,7 +22,6 @@ from pulumi.dynamic import (
     CreateResult,
     DiffResult,
     ReadResult,
-    ResourceProvider,
     UpdateResult,
 )
 from pydantic import BaseModel, ConfigDict
@@ -30,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import VaultError
 from ..urls import canonical_url
 from ..vault import VaultClient
-from .base import PlainProviderResource, check_inputs, comparable
+from .base import PlainProvider, ProviderResource, check_inputs, comparable
 
 MANAGED_BY = "ctp-credentials"
 DeletePolicy = Literal["keep", "delete", "destroy"]
@@ -97,7 +96,7 @@ def _client(p: Any) -> VaultClient:
     )
 
 
-class VaultKvSecretProvider(ResourceProvider):
+class VaultKvSecretProvider(PlainProvider):
     """Holds no credentials: the Vault token is read from the environment inside each method."""
 
     IDENTITY = ("address", "namespace", "mount", "path", "kv_version")
@@ -245,7 +244,7 @@ class VaultKvSecretProvider(ResourceProvider):
         return {**outs, "version": version, "salt": salt, "digest": digest}
 
 
-class VaultKvSecret(PlainProviderResource, module="vault", name="KvSecret"):
+class VaultKvSecret(ProviderResource, module="vault", name="KvSecret"):
     """One KV v2 secret holding a connector's credentials."""
 
     version: pulumi.Output[int]

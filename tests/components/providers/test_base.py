@@ -32,7 +32,7 @@ class _Outer(BaseModel):
     names: tuple[str, ...] = ()
 
 
-def test_engine_form_drops_nulls_in_maps_at_any_depth_and_keeps_everything_else() -> None:
+def test_engine_form_drops_nulls_in_maps_at_any_depth_and_keeps_everything_else(event_loop_for_mocks: Any) -> None:
     value = {"x": None, "y": {"z": None, "w": [1, {"v": None, "u": 0}]}, "t": ("a", "b"), "f": False, "e": ""}
     assert engine_form(value) == {"y": {"w": [1, {"u": 0}]}, "t": ["a", "b"], "f": False, "e": ""}
     assert engine_form(_Inner()) == {"b": 1}
@@ -120,3 +120,29 @@ def test_unchanged_store_and_publication_inputs_have_no_diff() -> None:
     assert provider.diff("id", old, {**ssm, "document": document}).changes is False
     checks = {"connectors": {"p": {"connector": "p", "client_id": "id", "scopes": ("a",), "extra": None}}}
     assert CredentialCheckProvider().diff("id", as_stored(checks), checks).changes is False
+
+
+def test_the_provider_server_reports_our_errors_as_their_message_and_bugs_with_their_traceback(
+    monkeypatch: Any,
+) -> None:
+    import sys
+    import types
+
+    from components.errors import VaultError
+    from components.providers import base
+
+    server = types.ModuleType("__main__")
+    server.DynamicResourceProviderServicer = object  # type: ignore[attr-defined]  # what the SDK's server has
+    server.traceback = __import__("traceback")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "__main__", server)
+    base.report_plainly()
+    plain = server.traceback
+    try:
+        raise VaultError("cannot write Vault secret/x: permission denied; grant create on secret/data/x")
+    except VaultError:
+        assert plain.format_exc() == "cannot write Vault secret/x: permission denied; grant create on secret/data/x"
+    try:
+        raise KeyError("a bug")
+    except KeyError:
+        text = plain.format_exc()
+        assert text.startswith("Traceback (most recent call last):") and "KeyError: 'a bug'" in text
