@@ -299,6 +299,11 @@ def _owner(step: _Step) -> str | None:
     return None
 
 
+# What the engine says after a failure it has already reported: dropped when the cause is listed (the current
+# CLI adds the resource monitor's line, 3.79 did not).
+CONSEQUENCES = frozenset({"preview failed", "update failed", "Resource monitor has terminated, shutting down"})
+
+
 class _Builder:
     def __init__(self, now: float) -> None:
         self.now = now
@@ -386,7 +391,7 @@ class _Builder:
         if preview_failed and not explained and failure:
             errors.append(failure)  # the CLI failed before any event said why
         if len(errors) > 1 or self.violations or any(c.errors for c in connectors.values()):
-            errors = [e for e in errors if e != "preview failed"]  # only the consequence of what is listed
+            errors = [e for e in errors if e not in CONSEQUENCES]  # only the consequence of what is listed
         changes = self.changes if self.changes is not None else self._count()
         return Summary(
             stack=stack,

@@ -58,6 +58,17 @@ class PulumiProject:
             raise AssertionError(f"pulumi {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
 
+    def run_with_events(
+        self, *args: str, check: bool = True
+    ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+        """Run a command with the engine's event log (the data the Automation API reads): assert on events, not on
+        console text, which changes with every CLI release."""
+        log = self.dir.parent / f"events-{uuid.uuid4().hex[:8]}.jsonl"
+        self.env["PULUMI_DEBUG_COMMANDS"] = "true"  # shows --event-log, as the Automation API does
+        proc = self.run(*args, "--event-log", str(log), check=check)
+        events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+        return proc, events
+
     def init(self, stack: str = "test") -> None:
         self.stack = stack
         self.run("stack", "init", stack)
@@ -119,3 +130,23 @@ def aws_project(tmp_path: Path, moto_server: MotoServer, emulator: Commercetools
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     return PulumiProject(tmp_path, extra)
+
+
+def policy_results(events: list[dict[str, Any]]) -> tuple[set[str], set[tuple[str, str]], list[str]]:
+    """(the policy packs that ran, {(enforcement level, policy name)} of each violation, their messages)."""
+    packs: set[str] = set()
+    for e in events:
+        summary = e.get("summaryEvent") or {}
+        packs |= set(summary.get("PolicyPacks") or summary.get("policyPacks") or {})  # the engine writes `PolicyPacks`
+    violations = [e["policyEvent"] for e in events if "policyEvent" in e]
+    return (
+        packs,
+        {(v["enforcementLevel"].lower(), v["policyName"]) for v in violations},
+        [v["message"] for v in violations],
+    )
+
+
+def change_counts(events: list[dict[str, Any]]) -> dict[str, int]:
+    """The engine's own count of changes in its summary event, without `same`."""
+    (summary,) = [e["summaryEvent"] for e in events if "summaryEvent" in e]
+    return {op: n for op, n in (summary.get("resourceChanges") or {}).items() if op != "same" and n}

@@ -167,20 +167,22 @@ def test_failing_check_then_policy_violation(project: PulumiProject, emulator: C
 
 
 def test_very_large_stack_is_cut(project: PulumiProject, emulator: CommercetoolsEmulator) -> None:
-    """70 connectors with 25 scopes each: the comment is cut with a note, the failing one still shows, and the
-    job log (stdout) gets all of it. (Not many more: the 3.79 engine hands the policy analyzer the whole stack
-    config in one environment variable, which Linux caps at 128 KiB; about 140 such connectors exceed it and
-    the analyzer cannot start: "argument list too long".)"""
+    """70 connectors with 25 scopes each and one that breaks a mandatory policy: the comment is cut with a note,
+    the failing one still shows, and the job log (stdout) gets all of it. A policy violation, not a failing
+    credential check, so that the preview reaches every connector: a failing check stops it wherever the engine
+    happens to be, and the comment would then be as long as the engine's timing made it. (Not many more: the
+    stack config must stay within the capacity bounds, README "Capacity".)"""
     scopes = [f"view_{n}:{PK}" for n in _VIEW_MANAGE if n != "api_clients"][:25]
     emulator.backend.add_client(PK, scopes, client_id="bulk-1", secret="bulk-s")
     project.init()
     names = [f"connector-{i:03d}" for i in range(70)]
-    secrets(project, {**{n: "bulk-s" for n in names}, "zz-broken": "not-the-secret"})
-    connectors = {n: connector(emulator, "bulk-1", None, scopes=scopes) for n in [*names, "zz-broken"]}
+    secrets(project, {n: "bulk-s" for n in [*names, "zz-broken"]})
+    connectors = {n: connector(emulator, "bulk-1", None, scopes=scopes) for n in names}
+    connectors["zz-broken"] = connector(emulator, "bulk-1", None, scopes=scopes) | {"vault": {"path": "elsewhere/zz"}}
     project.write_config({"connectors": connectors})
     comment, stdout = summarise(project, 1, as_json=False)
     assert len(stdout) > MAX_CHARS and "Cut to fit a comment of 65,536 characters" in comment
-    assert "#### ❌ 🆕 `zz-broken`" in comment
+    assert "`zz-broken`" in comment and "vault-kv-location" in comment and "elsewhere/zz" in comment
     assert_golden("large-truncated", comment)
 
 

@@ -9,7 +9,6 @@ the file, Vault, SSM and a webhook. A preview that always says "update" teaches 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import hvac
 import pytest
 
 from tests.conftest import CANARY
-from tests.e2e.conftest import PulumiProject
+from tests.e2e.conftest import PulumiProject, change_counts
 from tests.e2e.test_pr_summary import LOCAL, summarise
 from testservers.commercetools import CommercetoolsEmulator
 from testservers.moto import MotoServer
@@ -171,11 +170,7 @@ def remote(
 
 
 def engine_events(project: PulumiProject, *args: str) -> list[dict[str, Any]]:
-    """Run a pulumi command with the engine's event log (the data the Automation API reads) and return it."""
-    log = project.dir.parent / f"events-{uuid.uuid4().hex[:8]}.jsonl"
-    project.env["PULUMI_DEBUG_COMMANDS"] = "true"  # shows --event-log, as the Automation API does
-    project.run(*args, "--event-log", str(log))
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return project.run_with_events(*args)[1]
 
 
 def step_ops(events: list[dict[str, Any]]) -> dict[str, str]:
@@ -187,11 +182,6 @@ def step_ops(events: list[dict[str, Any]]) -> dict[str, str]:
         if metadata.get("urn"):
             ops[metadata["urn"]] = metadata["op"]
     return ops
-
-
-def changes(events: list[dict[str, Any]]) -> dict[str, int]:
-    (summary,) = [e["summaryEvent"] for e in events if "summaryEvent" in e]
-    return {op: n for op, n in (summary.get("resourceChanges") or {}).items() if op != "same" and n}
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])
@@ -233,15 +223,17 @@ def test_an_untouched_stack_previews_and_updates_as_unchanged(
     project.write_config(settings(kind, project, emulator, receiver.url, out))
 
     first = engine_events(project, "up", "--yes", "--skip-preview")
-    assert changes(first).get("create", 0) >= 7, changes(first)  # component, store/client, four publishers, check
+    assert change_counts(first).get("create", 0) >= 7, change_counts(
+        first
+    )  # component, store/client, four publishers, check
     assert len(receiver.deliveries) == 1
     before = remote(kind, project, audit, moto_server, receiver, emulator, out)
 
     preview = engine_events(project, "preview")
-    assert changes(preview) == {}, {u: op for u, op in step_ops(preview).items() if op != "same"}
+    assert change_counts(preview) == {}, {u: op for u, op in step_ops(preview).items() if op != "same"}
 
     again = engine_events(project, "up", "--yes", "--skip-preview")
-    assert changes(again) == {}
+    assert change_counts(again) == {}
     assert {u: op for u, op in step_ops(again).items() if op != "same"} == {}
     assert remote(kind, project, audit, moto_server, receiver, emulator, out) == before
 

@@ -148,7 +148,7 @@ def test_no_secret_anywhere_across_every_flow(
     # The pickled providers are stored unencrypted (components/providers/base.py) and base64-encoded, where a
     # plain search cannot see inside: decode every one and search the bytes.
     pickles = {
-        m for m in re.findall(r'"__provider": "([A-Za-z0-9+/=]{40,})"', places["backend (state, backups, history)"])
+        m for m in re.findall(r'"__provider":\s*"([A-Za-z0-9+/=]{40,})"', places["backend (state, backups, history)"])
     }
     assert pickles, "no plain pickled provider found in state"
     decoded = [base64.b64decode(p) for p in pickles]
