@@ -11,7 +11,7 @@ from tests.e2e.conftest import PulumiProject
 from testservers.commercetools import CommercetoolsEmulator
 from testservers.openbao import OpenBaoServer
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.official]
 PK = "product-patchworks"
 
 
