@@ -12,6 +12,7 @@ setup: $(STAMP) engine
 # The virtualenv doubles as the Pulumi program's runtime (Pulumi.yaml `virtualenv: .venv`).
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (3, 11) <= v[:2] <= (3, 13) else "Python 3.11, 3.12 or 3.13 is needed (found %d.%d); set PYTHON=/path/to/python3.12" % v[:2])'
+	rm -rf $(VENV)  # from scratch: a virtualenv of another Python or of older pins is not upgraded in place
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
