@@ -10,8 +10,6 @@ config so big the engine could not start the program at all.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -21,6 +19,7 @@ from automation.engine import ROOT
 from components.config import ENGINE_CONFIG_LIMIT, MAX_CONFIG_BYTES, MAX_CONNECTORS, NAMESPACE, encoded_config_size
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject
+from tests.e2e.test_pr_summary import automation
 from testservers.commercetools import CommercetoolsEmulator
 
 pytestmark = [pytest.mark.engine, pytest.mark.security("bad-input")]
@@ -76,18 +75,6 @@ def at_capacity(project: PulumiProject, emu: CommercetoolsEmulator) -> list[int]
             break
         sizes = bigger
     return sizes
-
-
-def automation(project: PulumiProject, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "automation", "--cwd", str(project.dir), *args],
-        cwd=ROOT,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_a_stack_at_capacity_previews_with_the_policy_pack_and_one_above_is_refused(
