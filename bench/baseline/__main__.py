@@ -2,7 +2,8 @@
 
 - `mirror` (the default, the one every ratio divides by): the credentials program's graph with no work in it.
   One stack-level resource (as the stack's CredentialCheck) and per unit a component with one child resource
-  that depends on it (as CommercetoolsConnector and its VaultKvSecret), plus one stack output per unit.
+  that depends on it (as CommercetoolsConnector and its VaultKvSecret), plus one stack output per unit. Its
+  providers are plain in state (`PlainNoop`), as ours are.
 - `bare`: `units` no-op dynamic resources and nothing else: the engine's cost per dynamic resource.
 - `plain`: as `bare`, with the provider not wrapped as a secret (see noop.py).
 
@@ -27,13 +28,13 @@ class Unit(pulumi.ComponentResource):
     def __init__(self, name: str, index: int, after: pulumi.Resource) -> None:
         super().__init__("bench:index:Unit", name, None, None)
         props: dict[str, object] = {"index": index, **({"pad": pad} if pad else {})}
-        child = Noop(f"{name}-secret", props, pulumi.ResourceOptions(parent=self, depends_on=[after]))
+        child = PlainNoop(f"{name}-secret", props, pulumi.ResourceOptions(parent=self, depends_on=[after]))
         self.config = child.id.apply(lambda id_: {"name": name, "id": id_})
         self.register_outputs({"config": self.config})
 
 
 if shape == "mirror":
-    check = Noop("check", {"units": units})
+    check = PlainNoop("check", {"units": units})
     pulumi.export("units", {f"u{i}": Unit(f"u{i}", i, check).config for i in range(units)})
 elif shape == "bare":
     for i in range(units):
