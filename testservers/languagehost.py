@@ -20,24 +20,49 @@ Tested on its own in tests/testservers/test_languagehost.py, and by every engine
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import types
 from collections.abc import Iterator, Mapping
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf import json_format
-from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
+
+if TYPE_CHECKING:
+    from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
 VERSION = "3.274.1"  # reported as the plugin's version: the CLI it stands beside (scripts/pulumi-engine.sh)
 EXEC = "pulumi-language-python-exec"
 BAIL = 32  # the program reported its own error: the engine must not add one
+
+
+def _load_stubs() -> tuple[types.ModuleType, ...]:
+    """The SDK's generated stubs, without importing the `pulumi` package: `pulumi.runtime.proto` would run
+    `pulumi/__init__.py` (about 0.25 s, the whole SDK) on every engine command that starts a host. The stubs
+    import one another only relatively, so a package of their own is enough."""
+    spec = importlib.util.find_spec("pulumi")  # finds, does not import
+    if spec is None or spec.origin is None:
+        raise ImportError("the pulumi SDK is not installed beside the stand-in language host")
+    name = "_ctp_pulumi_proto"
+    package = sys.modules.get(name)
+    if package is None:
+        package = types.ModuleType(name)
+        package.__path__ = [str(Path(spec.origin).parent / "runtime" / "proto")]
+        sys.modules[name] = package
+    return tuple(importlib.import_module(f"{name}.{m}") for m in ("language_pb2", "language_pb2_grpc", "plugin_pb2"))
+
+
+if not TYPE_CHECKING:
+    language_pb2, language_pb2_grpc, plugin_pb2 = _load_stubs()
 
 
 def interpreter(options: Mapping[str, Any], root: str) -> tuple[str, dict[str, str]]:
