@@ -91,7 +91,7 @@ class Plan:
     reps: dict[int, int] = field(default_factory=lambda: {1: 5, 10: 5, 50: 5, 100: 3})
     target_n: int = 50
     parallel_n: int = 20
-    parallel_reps: int = 7
+    parallel_reps: int = 11
     rotation_ns: tuple[int, int] = (1, 100)
     rotation_reps: int = 3
     per_resource_ns: tuple[int, int] = (1, 100)
@@ -520,9 +520,12 @@ def changed_steps(steps: dict[str, int]) -> int:
     return sum(n for kind, n in steps.items() if kind != "same")
 
 
-def file_bytes(value: Any, depth: int) -> int:
-    """Bytes `value` takes in the backend's checkpoint file (indented by 4 spaces a level) at nesting `depth`:
-    its JSON, every line indented, the first line's indent and the separator."""
+def file_bytes(value: Any, depth: int, *, indented: bool) -> int:
+    """Bytes `value` takes in the backend's checkpoint file at nesting `depth`. CLI v3.79 indented the file by 4
+    spaces a level (its JSON, every line indented, the first line's indent and the separator); current CLIs write
+    it compact (the JSON and a separator)."""
+    if not indented:
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()) + 1
     text = json.dumps(value, indent=4, ensure_ascii=False)
     return len(text.encode()) + (text.count("\n") + 1) * 4 * depth + 2
 
@@ -531,23 +534,27 @@ def breakdown(checkpoint: Path, n: int) -> dict[str, Any]:
     """Where a checkpoint's bytes go, per connector: by resource type (inputs, outputs, the rest: URN, parent,
     dependencies, provider reference, property dependencies, timestamps) and by the largest properties."""
     total = checkpoint.stat().st_size
-    resources = json.loads(checkpoint.read_text())["checkpoint"]["latest"]["resources"]
+    raw = checkpoint.read_text()
+    indented = "\n    " in raw[:4096]
+    resources = json.loads(raw)["checkpoint"]["latest"]["resources"]
     by_type: dict[str, Counter[str]] = {}
     by_prop: Counter[str] = Counter()
     for r in resources:
         kind = r["type"].rsplit(":", 1)[-1]
         row = by_type.setdefault(kind, Counter())
         row["count"] += 1
-        whole = file_bytes(r, 4)
+        whole = file_bytes(r, 4, indented=indented)
         row["total"] += whole
         rest = whole
         for section in ("inputs", "outputs"):
             props = r.get(section) or {}
-            size = file_bytes(props, 5) + len(section) + 4 if props else 0
+            size = file_bytes(props, 5, indented=indented) + len(section) + (4 if indented else 3) if props else 0
             row[section] += size
             rest -= size
             for key, value in props.items():
-                by_prop[f"{kind}.{section}.{key}"] += file_bytes(value, 6) + len(key) + 4
+                by_prop[f"{kind}.{section}.{key}"] += (
+                    file_bytes(value, 6, indented=indented) + len(key) + (4 if indented else 3)
+                )
         row["rest"] += rest
     accounted = sum(row["total"] for row in by_type.values())
     return {
