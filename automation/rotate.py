@@ -19,6 +19,7 @@ import json
 import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,8 @@ from components.scopes import admin_scope_problem
 from components.vault import VaultClient
 
 from .workspace import ProjectStack, StackError
+
+VERIFY_PARALLEL = 16  # stores and commercetools read concurrently after a rotation (bounded: limits unconfirmed)
 
 
 @dataclass
@@ -156,7 +159,8 @@ class Rotation:
                 )
             return
         after = self._documents()
-        for name in names:
+
+        def test(name: str) -> None:
             r = by_name[name]
             r.old_client_id = before.get(name, {}).get("clientId")
             r.new_client_id = after.get(name, {}).get("clientId")
@@ -166,6 +170,10 @@ class Rotation:
                 r.step = "done"
             except CredentialsError as exc:
                 r.error = f"step test failed: {exc}"
+
+        # A store read and a token request each: concurrently, or rotating 100 connectors waits 100 round trips.
+        with ThreadPoolExecutor(max_workers=min(VERIFY_PARALLEL, len(names))) as pool:
+            list(pool.map(test, names))
 
     # --- provided: create, set, up, test, finish ----------------------------------------------------------
     def _provided(self, name: str, settings: dict[str, Any], r: ConnectorRotation) -> None:
