@@ -4,8 +4,10 @@ PYTHON ?= $(shell scripts/find-python 3.12 || echo python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Virtualenvs are made with uv (pinned; installed here by pip on first use): ~10 s instead of pip's ~90 s per
+# Virtualenvs are made with uv (pinned; installed here by pip on first use): ~20 s instead of pip's ~90 s per
 # virtualenv. It installs the same pins as `pip install -r requirements.txt`, which users run (tests/packaging).
+# --compile-bytecode as pip does: with PYTHONDONTWRITEBYTECODE=1 (set on this machine, common in containers)
+# every Python process would otherwise compile the SDK, grpc and pydantic from source each time it starts.
 UV_VERSION := 0.13.8
 UV     := .tools/uv-$(UV_VERSION)/bin/uv
 # Test processes: the suite runs one file per worker (pytest-xdist, --dist loadfile), 2 on the 2-core CI machine.
@@ -25,7 +27,7 @@ $(STAMP): requirements.txt requirements-dev.txt | $(UV)
 	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (3, 11) <= v[:2] <= (3, 13) else "Python 3.11, 3.12 or 3.13 is needed (found %d.%d); set PYTHON=/path/to/python3.12" % v[:2])'
 	rm -rf $(VENV)  # from scratch: a virtualenv of another Python or of older pins is not upgraded in place
 	$(UV) venv --quiet --seed --python $(PYTHON) $(VENV)
-	$(UV) pip install --quiet --python $(PY) -r requirements-dev.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r requirements-dev.txt
 	@touch $@
 
 engine:
@@ -44,7 +46,7 @@ test-python: | $(UV)
 	  { [ -f .venv-$(PY_VERSION)/.installed ] && [ .venv-$(PY_VERSION)/.installed -nt requirements-dev.txt ] \
 	    && [ .venv-$(PY_VERSION)/.installed -nt requirements.txt ] || \
 	    { rm -rf .venv-$(PY_VERSION) && $(UV) venv --quiet --seed --python $$interpreter .venv-$(PY_VERSION) && \
-	      $(UV) pip install --quiet --python .venv-$(PY_VERSION)/bin/python -r requirements-dev.txt && \
+	      $(UV) pip install --quiet --compile-bytecode --python .venv-$(PY_VERSION)/bin/python -r requirements-dev.txt && \
 	      touch .venv-$(PY_VERSION)/.installed; }; }
 	.venv-$(PY_VERSION)/bin/python -m pytest $(PYTEST_ARGS) -m "not engine"
 
