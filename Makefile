@@ -59,7 +59,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# Not part of `make test` (CI does not run it): about 25 minutes on 2 cores; writes bench/RESULTS.md.
+# Not part of `make test` (CI does not run it): about 16 minutes on 2 cores; writes bench/RESULTS.md.
 bench: setup
 	$(PY) bench/run.py
 

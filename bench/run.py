@@ -85,7 +85,7 @@ SM_WRITES = frozenset(
 # --- plan -----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Plan:
-    """Sizes and repetitions. The full plan takes about 25 minutes on 2 cores (CLI v3.274.1)."""
+    """Sizes and repetitions. The full plan takes about 16 minutes on 2 cores (CLI v3.274.1)."""
 
     ns: tuple[int, ...] = (1, 10, 50, 100)
     reps: dict[int, int] = field(default_factory=lambda: {1: 5, 10: 5, 50: 5, 100: 3})
