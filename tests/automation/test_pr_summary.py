@@ -16,7 +16,8 @@ from pulumi import automation as auto
 from automation import __main__ as cli
 from automation import pr_summary as prs
 from automation.engine import ROOT
-from automation.pr_summary import MARKER, MAX_CHARS, Redactor, render_markdown, summarise
+from automation.pr_summary import MARKER, MAX_CHARS, render_markdown, summarise
+from automation.redaction import Redactor, secret_env_values, secret_values
 from tests.automation import events as ev
 from tests.conftest import CANARY
 
@@ -298,7 +299,7 @@ def test_secret_values_come_from_every_secret_config_value() -> None:
         "commercetools-credentials:nested": auto.ConfigValue(json.dumps({"x": ["leaf-1", 7]}), secret=True),
         "commercetools-credentials:connectors": auto.ConfigValue(json.dumps({"a": {"clientId": "id"}})),
     }
-    found = prs.secret_values(config)
+    found = secret_values(config)
     assert {"s3cret-a", "leaf-1", "7"} <= found and "id" not in found
 
 
@@ -454,7 +455,7 @@ def test_credentials_from_the_jobs_environment_are_masked_too() -> None:
         "SOME_TOKEN": "short",  # too short to mask safely
         "PATH": "/usr/bin",
     }
-    found = prs.secret_env_values(env)
+    found = secret_env_values(env)
     assert found == {env[k] for k in ("CTP_ADMIN_CLIENT_SECRET", "VAULT_TOKEN", "AWS_SECRET_ACCESS_KEY", "WEBHOOK_KEY")}
     leak = f"token request: HTTP 401 invalid_client: bad credentials admin-id:{env['CTP_ADMIN_CLIENT_SECRET']}"
     events = [*clean_events()[:-1], ev.diagnostic("error", f"connector 'patchworks': {leak}"), clean_events()[-1]]
