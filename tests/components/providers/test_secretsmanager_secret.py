@@ -120,6 +120,56 @@ def test_changed_data_is_an_update_with_exactly_one_new_version(aws_env: MotoSer
     assert only_policy.outs["force_delete"] is True and len(versions(name)) == 2
 
 
+def writes(server: MotoServer, arn: str) -> list[tuple[str, dict[str, Any]]]:
+    """The calls that wrote or read the secret's versions and labels, in the order moto received them."""
+    wanted = {"CreateSecret", "PutSecretValue", "GetSecretValue", "UpdateSecretVersionStage"}
+    return [
+        (c.action, c.params) for c in server.faults.calls() if c.action in wanted and c.params.get("SecretId") == arn
+    ]
+
+
+def test_an_update_stages_the_new_version_reads_it_back_then_promotes_it(aws_env: MotoServer, name: str) -> None:
+    """The end state alone cannot tell this order from a plain overwrite: the calls moto received can."""
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, secret="s1"))
+    arn, old = created.outs["arn"], created.outs["version_id"]
+    updated = p.update(created.id, created.outs, props(aws_env, name, secret="s2"))
+    new = updated.outs["version_id"]
+    (put, get, promote, unstage) = writes(aws_env, arn)
+    assert put == (
+        "PutSecretValue",
+        {"SecretId": arn, "SecretString": "<hidden>", "ClientRequestToken": new, "VersionStages": ["AWSPENDING"]},
+    )
+    assert get[0] == "GetSecretValue" and get[1]["VersionId"] == new  # the staged version, not AWSCURRENT
+    assert promote == (
+        "UpdateSecretVersionStage",
+        {"SecretId": arn, "VersionStage": "AWSCURRENT", "MoveToVersionId": new, "RemoveFromVersionId": old},
+    )
+    assert unstage == (
+        "UpdateSecretVersionStage",
+        {"SecretId": arn, "VersionStage": "AWSPENDING", "RemoveFromVersionId": new},
+    )
+
+
+def test_a_version_that_does_not_read_back_never_becomes_current(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, secret="s1"))
+    old = created.outs["version_id"]
+    aws_env.faults.add("GetSecretValue", corrupt=True, when=("VersionId",), times=1)  # the read-back only
+    with pytest.raises(SecretsManagerError, match="did not read back as written") as err:
+        p.update(created.id, created.outs, props(aws_env, name, secret="s2"))
+    assert "AWSCURRENT was left on the previous version. Rerun `pulumi up`" in str(err.value)
+    # consumers still read the old value; the new version waits as AWSPENDING, never current
+    stages = versions(name)
+    assert current(name)["clientSecret"] == "s1" and stages[old] == ["AWSCURRENT"]
+    (pending,) = [v for v in stages if v != old]
+    assert stages[pending] == ["AWSPENDING"]
+    # the rerun the message asks for converges on that same version: no third one
+    again = p.update(created.id, created.outs, props(aws_env, name, secret="s2"))
+    assert again.outs["version_id"] == pending and current(name)["clientSecret"] == "s2"
+    assert versions(name) == {pending: ["AWSCURRENT"], old: ["AWSPREVIOUS"]}
+
+
 def test_tags_kms_and_description_are_updated_in_place(aws_env: MotoServer, name: str) -> None:
     p = SecretsManagerSecretProvider()
     created = p.create(props(aws_env, name, kms_key_id="alias/ctp-one"))
