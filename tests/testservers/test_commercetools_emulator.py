@@ -736,6 +736,18 @@ def test_fault_drop(emu: CommercetoolsEmulator, http: requests.Session, admin: A
     assert [e.status for e in emu.requests] == [None, 200]
 
 
+def test_fault_grant_scope_answers_a_narrower_grant(
+    emu: CommercetoolsEmulator, http: requests.Session, admin: ApiClientRecord
+) -> None:
+    emu.faults.add("token", grant_scope=f"view_orders:{PK}", times=1)
+    narrowed = request_token(emu, http, admin.id, admin.secret)
+    assert narrowed.status_code == 200 and narrowed.json()["scope"] == f"view_orders:{PK}"
+    assert narrowed.json()["token_type"] == "Bearer" and narrowed.json()["access_token"]
+    assert f"manage_api_clients:{PK}" in request_token(emu, http, admin.id, admin.secret).json()["scope"].split()
+    emu.faults.add("token", grant_scope="x", times=1)
+    assert request_token(emu, http, admin.id, "wrong").status_code == 401  # a refusal stays a refusal
+
+
 def test_fault_validation() -> None:
     with pytest.raises(ValueError, match="endpoint"):
         Fault("nope")
@@ -745,6 +757,9 @@ def test_fault_validation() -> None:
         Fault("token", times=0)
     with pytest.raises(ValueError, match="latency"):
         Fault("token", latency=-1)
+    with pytest.raises(ValueError, match="grant_scope"):
+        Fault("api_clients", grant_scope=f"view_orders:{PK}")
+    assert Fault.from_json({"endpoint": "token", "grantScope": "a:b"}).grant_scope == "a:b"
 
 
 def test_stop_interrupts_latency(http: requests.Session) -> None:

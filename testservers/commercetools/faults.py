@@ -17,7 +17,9 @@ class Fault:
 
     `latency` seconds pass before anything else happens; then `drop` closes the socket without an answer, or
     `status` answers with a commercetools-style error body (and `Retry-After` when `retry_after` is set);
-    with neither, the request is served normally after the delay. `times=None` keeps the fault until cleared;
+    with neither, the request is served normally after the delay. `grant_scope` (token endpoint only) serves a
+    token request normally but answers with this `scope` instead: a token granted with less than was asked,
+    which the reference does not describe commercetools doing, so callers that check the grant can be tested. `times=None` keeps the fault until cleared;
     otherwise each matching request uses one up.
     """
 
@@ -27,6 +29,7 @@ class Fault:
     latency: float = 0.0
     drop: bool = False
     times: int | None = None
+    grant_scope: str | None = None
 
     def __post_init__(self) -> None:
         if self.endpoint not in FAULT_ENDPOINTS:
@@ -47,6 +50,8 @@ class Fault:
             isinstance(self.times, bool) or not isinstance(self.times, int) or self.times < 1
         ):
             raise ValueError("times must be a positive integer or None")
+        if self.grant_scope is not None and (self.endpoint != "token" or not isinstance(self.grant_scope, str)):
+            raise ValueError("grant_scope is a string, for the token endpoint only")
 
     def matches(self, endpoint: str) -> bool:
         """Whether this fault targets requests to `endpoint`."""
@@ -61,6 +66,7 @@ class Fault:
             "latency": self.latency,
             "drop": self.drop,
             "times": self.times,
+            "grantScope": self.grant_scope,
         }
 
     @classmethod
@@ -68,7 +74,7 @@ class Fault:
         """Build from the control API's JSON (camelCase or snake_case keys); raises ValueError."""
         if not isinstance(data, dict):
             raise ValueError("a fault must be a JSON object")
-        aliases = {"retryAfter": "retry_after"}
+        aliases = {"retryAfter": "retry_after", "grantScope": "grant_scope"}
         kwargs: dict[str, Any] = {aliases.get(str(k), str(k)): v for k, v in data.items()}
         unknown = set(kwargs) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -98,10 +104,19 @@ class FaultInjector:
         latency: float = 0.0,
         drop: bool = False,
         times: int | None = None,
+        grant_scope: str | None = None,
     ) -> Fault:
         """Activate a fault (see `Fault`); returns it."""
         return self.add_fault(
-            Fault(endpoint, status=status, retry_after=retry_after, latency=latency, drop=drop, times=times)
+            Fault(
+                endpoint,
+                status=status,
+                retry_after=retry_after,
+                latency=latency,
+                drop=drop,
+                times=times,
+                grant_scope=grant_scope,
+            )
         )
 
     def add_fault(self, fault: Fault) -> Fault:

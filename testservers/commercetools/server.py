@@ -150,7 +150,10 @@ class _Handler(BaseHTTPRequestHandler):
             return None  # no status line at all: the client sees the connection close
         if fault.status is not None:
             return fault_response(fault, endpoint)
-        return emulator.dispatch(request, matched)
+        response = emulator.dispatch(request, matched)
+        if fault.grant_scope is not None and response.status == 200 and isinstance(response.body, dict):
+            response.body = {**response.body, "scope": fault.grant_scope}
+        return response
 
     def _write(self, response: Response) -> None:
         payload = b""

@@ -62,6 +62,28 @@ def test_check_fails_on_scope_not_held(emulator: CommercetoolsEmulator) -> None:
     assert "scopes refused" in failure.reason and "Permissions exceeded" in failure.reason
 
 
+def test_check_fails_when_the_token_lacks_a_requested_scope(emulator: CommercetoolsEmulator) -> None:
+    """commercetools is not documented to grant less than asked; if it ever does, the token would fail at the
+    first call the connector makes, so the check compares the grant with what was asked."""
+    wanted = [f"view_orders:{PK}", f"view_products:{PK}"]
+    c = emulator.backend.add_client(PK, wanted, secret=CANARY)
+    emulator.faults.add("token", grant_scope=f"view_orders:{PK}")
+    result = CredentialCheckProvider().check({}, props(entry(emulator, "a", c.id, CANARY, wanted)))
+    (failure,) = result.failures
+    assert f"connector 'a' (project {PK}" in failure.reason
+    assert f"token granted without view_products:{PK}. The client does not hold these scopes" in failure.reason
+    assert "remove them from connectors.a.scopes" in failure.reason and f"view_orders:{PK}" not in failure.reason
+    assert CANARY not in failure.reason
+
+
+def test_a_grant_with_implied_scopes_passes(emulator: CommercetoolsEmulator) -> None:
+    """manage_X implies view_X: granted ⊇ requested is a pass, though the strings differ."""
+    c = emulator.backend.add_client(PK, [f"manage_orders:{PK}"], secret=CANARY)
+    emulator.faults.add("token", grant_scope=f"manage_orders:{PK}")
+    result = CredentialCheckProvider().check({}, props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"])))
+    assert result.failures == []
+
+
 def test_a_manage_project_client_is_named_as_the_cause(emulator: CommercetoolsEmulator) -> None:
     """Such a client gets no narrower token, so "the client lacks view_orders" would be wrong advice."""
     c = emulator.backend.add_client(PK, [f"manage_project:{PK}"], secret=CANARY)
