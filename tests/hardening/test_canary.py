@@ -50,6 +50,8 @@ def test_no_secret_anywhere_across_every_flow(
     )
     outputs: list[str] = []
     managed_secrets: list[str] = []
+    published: list[str] = []  # the published file, read while it exists (destroy deletes it)
+    published_file = tmp_path / "provided.json"
     kv = hvac.Client(url=openbao.url, token=openbao.root_token).secrets.kv.v2
 
     def managed_secret() -> None:  # made by commercetools for the managed connector: canaries too
@@ -88,7 +90,7 @@ def test_no_secret_anywhere_across_every_flow(
                         "apiUrl": emulator.url,
                         "vault": {"path": f"{project.uid}/p"},
                         "publish": {
-                            "file": {"path": str(tmp_path / "provided.json")},
+                            "file": {"path": str(published_file)},
                             "webhooks": [{"url": receiver.url}],
                         },
                     },
@@ -105,6 +107,7 @@ def test_no_secret_anywhere_across_every_flow(
         )
         run("preview", *VERBOSE)
         run("up", "--yes", "--skip-preview", *VERBOSE)
+        published.append(published_file.read_text())
         managed_secret()
         run("refresh", "--yes", "--skip-preview", "--debug")
         automation("status", "--stack", "test", "--json")
@@ -116,6 +119,7 @@ def test_no_secret_anywhere_across_every_flow(
         automation("rotate", "--stack", "test", "--json")
         managed_secret()
         run("up", "--yes", "--skip-preview", "--debug")
+        published.append(published_file.read_text())  # after the rotation: the new client's document
         outputs.append(json.dumps(project.outputs()))
         # failure paths: a wrong secret at preview, a webhook receiver that keeps failing at up
         project.run("config", "set", "--secret", "clientSecret-provided", stdin=WRONG)
@@ -137,12 +141,16 @@ def test_no_secret_anywhere_across_every_flow(
         "command output": "\n".join(outputs),
         "backend (state, backups, history)": everything_written(project.state),
         "temp dir (Pulumi log files)": everything_written(tmp),
-        "published file": (tmp_path / "provided.json").read_text() if (tmp_path / "provided.json").exists() else "",
+        "published file": "\n".join(published),
         "webhook bodies": "\n".join(d.raw.decode(errors="replace") for d in delivered),
         "emulator request log": json.dumps([e.to_json() for e in emulator.requests]),
         "stack config file": project.config_file.read_text(),
     }
     assert len(outputs) >= 10 and len(delivered) >= 3 and places["backend (state, backups, history)"]
+    # the published file was read while it held the documents (the rotated client's too), and destroy removed it
+    assert len(published) == 2 and all(json.loads(doc)["projectKey"] == PK for doc in published)
+    assert json.loads(published[0])["clientId"] == provided.id != json.loads(published[1])["clientId"]
+    assert not published_file.exists()
     leaks = {f"{name}: secret #{i}" for name, text in places.items() for i, s in enumerate(secrets) if s in text}
     assert not leaks, leaks
     # The pickled providers are stored unencrypted (components/providers/base.py) and base64-encoded, where a

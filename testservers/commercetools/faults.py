@@ -19,8 +19,8 @@ class Fault:
     `status` answers with a commercetools-style error body (and `Retry-After` when `retry_after` is set);
     with neither, the request is served normally after the delay. `grant_scope` (token endpoint only) serves a
     token request normally but answers with this `scope` instead: a token granted with less than was asked,
-    which the reference does not describe commercetools doing, so callers that check the grant can be tested. `times=None` keeps the fault until cleared;
-    otherwise each matching request uses one up.
+    which the reference does not describe commercetools doing, so callers that check the grant can be tested.
+    `times=None` keeps the fault until cleared; otherwise each matching request uses one up.
     """
 
     endpoint: str
