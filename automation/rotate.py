@@ -27,12 +27,11 @@ from typing import Any
 from pulumi import automation as auto
 from pydantic import ValidationError
 
-from components.aws import SecretsManagerClient
 from components.commercetools import CommercetoolsClient, Token
 from components.config import ConnectorConfig, secret_config_key
 from components.errors import CredentialsError, InvalidClientError
+from components.location import SecretLocation
 from components.scopes import admin_scope_problem
-from components.vault import VaultClient
 
 from .workspace import ProjectStack, StackError
 
@@ -57,24 +56,14 @@ class RotationFailed(Exception):
         self.report = report
 
 
-def verify_stored(document: dict[str, Any]) -> str:
-    """Read the connector's secret from its store and get a token with it. Returns the client ID."""
-    ref = document["secretRef"]
-    keys = document.get("secretKeys") or {}
-    if ref["store"] == "vault":
-        vault = VaultClient(
-            address=ref["address"],
-            namespace=ref.get("namespace"),
-            mount=ref["mount"],
-            kv_version=int(ref.get("kvVersion", 2)),
-        )
-        found = vault.read_secret(ref["path"]) if vault.kv_version == 1 else vault.read_secret_version(ref["path"])
-        data = found.data if found else None
-    else:
-        value = SecretsManagerClient(region=ref.get("region")).get_secret_value(ref["arn"] or ref["name"])
-        data = json.loads(value.value) if value else None
+def verify_stored(document: dict[str, Any], location: SecretLocation) -> str:
+    """Read the connector's secret where its store provider wrote it and get a token with it. Returns the
+    client ID. `location` comes from the stack's config, as the program's does (`SecretLocation.of`): the
+    published document does not say which endpoint or namespace the writer used."""
+    data = location.read()
     if not data:
         raise CredentialsError(f"the store holds no secret for connector {document['name']!r}")
+    keys = document.get("secretKeys") or {}
     client_id = str(data[keys.get("clientId", "clientId")])
     ct = CommercetoolsClient(document["authUrl"], document["apiUrl"])
     ct.request_token(
@@ -116,7 +105,7 @@ class Rotation:
         report += [ConnectorRotation(n, "provided") for n in provided]
         by_name = {r.connector: r for r in report}
         if managed:
-            self._managed(managed, by_name)
+            self._managed(managed, settings, by_name)
         for name in provided:
             if self.dry_run:
                 by_name[name].notes.append("would create a client with the same scopes, set it, run up, delete the old")
@@ -127,7 +116,9 @@ class Rotation:
         return report
 
     # --- managed: one `up` with a rotation request ------------------------------------------------------------
-    def _managed(self, names: list[str], by_name: dict[str, ConnectorRotation]) -> None:
+    def _managed(
+        self, names: list[str], settings: dict[str, dict[str, Any]], by_name: dict[str, ConnectorRotation]
+    ) -> None:
         request = f"rot-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}:{','.join(names)}"
         before = self._documents()
         stack = self.stack.with_env({"CTP_ROTATE": request})
@@ -165,8 +156,12 @@ class Rotation:
             r.old_client_id = before.get(name, {}).get("clientId")
             r.new_client_id = after.get(name, {}).get("clientId")
             r.step = "test"
+            c = connector_config(name, settings[name])
+            if isinstance(c, str):
+                r.error = f"step test failed: {c}"
+                return
             try:
-                r.verified = verify_stored(after[name]) == r.new_client_id
+                r.verified = verify_stored(after[name], SecretLocation.of(c)) == r.new_client_id
                 r.step = "done"
             except CredentialsError as exc:
                 r.error = f"step test failed: {exc}"
@@ -177,7 +172,7 @@ class Rotation:
 
     # --- provided: create, set, up, test, finish ----------------------------------------------------------
     def _provided(self, name: str, settings: dict[str, Any], r: ConnectorRotation) -> None:
-        c = _provided_config(name, settings)
+        c = connector_config(name, settings)
         if isinstance(c, str):
             r.error = f"step pending failed: {c}. Nothing changed; fix the stack's config, then rerun"
             return
@@ -209,7 +204,7 @@ class Rotation:
             self.stack.stack.up()
             r.step = "test"
             document = self._documents()[name]
-            held = verify_stored(document)
+            held = verify_stored(document, SecretLocation.of(c))
             r.verified = held == new_id
             if not r.verified:  # never delete the old client while the store still hands it out
                 raise CredentialsError(f"the store holds client {held}, not the new client {new_id}")
@@ -307,17 +302,21 @@ class Rotation:
             return {}
 
 
-def _provided_config(name: str, settings: dict[str, Any]) -> ConnectorConfig | str:
+def connector_config(name: str, settings: dict[str, Any]) -> ConnectorConfig | str:
     """The connector as the program's model reads it, or what is wrong (naming the key).
 
     The same model as the program's: the admin credentials go only where a preview would send a secret (https,
-    official or loopback hosts, or CTP_ALLOWED_HOSTS), never to a host raw stack config names."""
-    missing = [k for k in ("projectKey", "scopes", "clientId") if not settings.get(k)]
+    official or loopback hosts, or CTP_ALLOWED_HOSTS), never to a host raw stack config names; and the store is
+    found where the program wrote it (`SecretLocation.of`)."""
+    managed = settings.get("managed") is not None
+    required = ("projectKey", "scopes") if managed else ("projectKey", "scopes", "clientId")
+    missing = [k for k in required if not settings.get(k)]
     if missing:
         return f"connectors.{name}.{missing[0]} is not set"
     relevant = {k: v for k, v in settings.items() if k != "publish"}  # publishing needs its own secrets
+    secret = {} if managed else {"clientSecret": "not-read-here"}
     try:
-        return ConnectorConfig.model_validate({**relevant, "name": name, "clientSecret": "not-read-here"})
+        return ConnectorConfig.model_validate({**relevant, "name": name, **secret})
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         key = ".".join(str(part) for part in first["loc"])

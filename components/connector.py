@@ -13,7 +13,6 @@ the URLs and where the secret lives). The secret itself is never an output.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +20,9 @@ from typing import Any
 import pulumi
 
 from .config import PAYLOAD_FIELDS, ConnectorConfig
+from .location import SecretLocation, aws_region
 from .providers.vault_secret import VaultKvSecret, VaultKvSecretArgs
 from .publishing import integral
-from .urls import canonical_url
 from .vault import env_setting
 
 # Managed clients, Secrets Manager and the publishers are imported where a connector uses them: they pull in
@@ -86,22 +85,15 @@ def secret_payload(config: ConnectorConfig, client_secret: str) -> dict[str, Any
     return {config.secret_keys.get(k, k): v for k, v in fields.items()}
 
 
-def aws_region(explicit: str | None) -> str | None:
-    """The region as boto3 will use it, resolved now: it goes into state, so a later run (a destroy from a job
-    with another AWS_REGION) acts where the value is, and a changed region shows as a replacement."""
-    return explicit or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-
-
 def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
-    """The store's inputs except the value: where it lives and how it is kept."""
+    """The store's inputs except the value: where it lives (the connector's SecretLocation) and how it is kept."""
+    location = SecretLocation.of(c)
     if c.secrets_manager is not None:
         sm = c.secrets_manager
         return {
             "connector": c.name,
             "owner": owner,
-            "name": c.secret_name,
-            "region": aws_region(sm.region),
-            "endpoint_url": sm.endpoint_url,
+            **location.settings(),
             "kms_key_id": sm.kms_key_id,
             "description": sm.description or f"commercetools API client credentials for connector {c.name}",
             "tags": sm.tags,
@@ -112,12 +104,8 @@ def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
     return {
         "connector": c.name,
         "owner": owner,
-        "address": canonical_url(c.vault.address or env_setting("ADDR")) or "",  # as config's: one spelling
-        "namespace": c.vault.namespace or env_setting("NAMESPACE"),
-        "mount": c.vault.mount,
-        "path": c.vault_path,
+        **location.settings(),
         "delete_policy": c.vault.delete_policy,
-        "kv_version": c.vault.kv_version,
         "adopt": c.vault.adopt,
     }
 

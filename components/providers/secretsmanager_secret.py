@@ -30,6 +30,7 @@ from pulumi.dynamic import (
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..aws import DEFAULT_KMS_KEY, SecretDescription, SecretsManagerClient, SecretsManagerError
+from ..location import SecretLocation
 from ..urls import check_http_url
 from .base import PlainProvider, ProviderResource, check_inputs, comparable
 from .vault_secret import MANAGED_BY, digest
@@ -165,7 +166,7 @@ def request_token(writer: str, data_digest: str, base_version: str | None) -> st
 
 
 def _client(p: _SecretSettings) -> SecretsManagerClient:
-    return SecretsManagerClient(region=p.region, endpoint_url=p.endpoint_url)
+    return SecretLocation("secretsManager", name=p.name, region=p.region, endpoint_url=p.endpoint_url).secrets_manager()
 
 
 class SecretsManagerSecretProvider(PlainProvider):

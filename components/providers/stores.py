@@ -7,16 +7,13 @@ reuses the store providers' create/update/delete, and so their ownership, check-
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from ..vault import VaultClient
+from ..location import SecretLocation, StoreKind
 from .vault_secret import VaultKvSecretProvider
 
 if TYPE_CHECKING:
     from .secretsmanager_secret import SecretsManagerSecretProvider
-
-StoreKind = Literal["vault", "secretsManager"]
 
 
 def _provider(kind: StoreKind) -> VaultKvSecretProvider | SecretsManagerSecretProvider:
@@ -42,23 +39,7 @@ def write(
 
 def read_current(kind: StoreKind, state: dict[str, Any]) -> dict[str, Any] | None:
     """The document the store holds now (it contains the secret: keep it in memory only)."""
-    if kind == "vault":
-        vault = VaultClient(
-            address=state.get("address"),
-            namespace=state.get("namespace"),
-            mount=str(state.get("mount")),
-            kv_version=int(state.get("kv_version", 2)),
-        )
-        found = vault.read_secret(state["path"]) if vault.kv_version == 1 else vault.read_secret_version(state["path"])
-        return None if found is None else found.data
-    from ..aws import SecretsManagerClient  # boto3 only when a connector uses AWS
-
-    sm = SecretsManagerClient(region=state.get("region"), endpoint_url=state.get("endpoint_url"))
-    value = sm.get_secret_value(state["name"])
-    if value is None:
-        return None
-    loaded = json.loads(value.value)
-    return loaded if isinstance(loaded, dict) else None
+    return SecretLocation.from_settings(kind, state).read()
 
 
 def refresh(kind: StoreKind, state: dict[str, Any]) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ from pulumi.dynamic import (
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import VaultError
+from ..location import VAULT_KEYS, SecretLocation
 from ..urls import canonical_url
 from ..vault import VaultClient
 from .base import PlainProvider, ProviderResource, check_inputs, comparable
@@ -87,13 +88,8 @@ def digest(salt: str, data: dict[str, Any]) -> str:
 
 def _client(p: Any) -> VaultClient:
     """Works on validated props and on raw state (read/delete get outputs, which carry the same keys)."""
-    get = p.get if isinstance(p, dict) else lambda k, d=None: getattr(p, k, d)
-    return VaultClient(
-        address=get("address"),
-        namespace=get("namespace"),
-        mount=str(get("mount")),
-        kv_version=int(get("kv_version", 2)),
-    )
+    settings = p if isinstance(p, dict) else {k: getattr(p, k, None) for k in VAULT_KEYS}
+    return SecretLocation.from_settings("vault", settings).vault()
 
 
 class VaultKvSecretProvider(PlainProvider):

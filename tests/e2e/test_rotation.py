@@ -18,9 +18,11 @@ import hvac
 import pytest
 
 from automation.engine import ROOT
+from components.aws import SecretsManagerClient
 from components.commercetools import CommercetoolsClient
 from tests.e2e.conftest import PulumiProject
 from testservers.commercetools import CommercetoolsEmulator
+from testservers.moto import REGION, MotoServer
 from testservers.openbao import OpenBaoServer
 
 pytestmark = pytest.mark.engine
@@ -193,6 +195,42 @@ def test_rotation_of_provided_credentials(
     new_secret = stored(openbao, project)["clientSecret"]
     assert new_secret not in out.stdout + out.stderr and new_secret not in project.state_text()
     assert "secure" in project.config_file.read_text() and new_secret not in project.config_file.read_text()
+
+
+def test_rotation_checks_secrets_manager_through_the_connectors_endpoint(
+    aws_project: PulumiProject, emulator: CommercetoolsEmulator, aws_env: MotoServer
+) -> None:
+    """A connector whose secret is written through its own `endpointUrl` (a VPC endpoint) while the job's
+    default endpoint is another: rotation's check must read where `up` wrote, or it fails after the new client
+    is in use (it used the job's default and failed here)."""
+    project = aws_project
+    project.env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = "http://127.0.0.1:9"  # the job's default: nothing answers
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], name="admin", secret="admin-secret")
+    old = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name="by-hand", secret="old-secret")
+    name = f"e2e/{project.uid}/patchworks"
+    project.init()
+    project.run("config", "set", "--secret", "clientSecret-patchworks", stdin="old-secret")
+    project.write_config(
+        {
+            "connectors": {
+                "patchworks": {
+                    "projectKey": PK,
+                    "scopes": [f"view_orders:{PK}"],
+                    "clientId": old.id,
+                    "authUrl": emulator.url,
+                    "apiUrl": emulator.url,
+                    "secretsManager": {"name": name, "region": REGION, "endpointUrl": aws_env.url},
+                }
+            }
+        }
+    )
+    project.run("up", "--yes", "--skip-preview")
+    project.env.update(CTP_ADMIN_CLIENT_ID=admin.id, CTP_ADMIN_CLIENT_SECRET="admin-secret")
+    row = json.loads(automation(project, "rotate", "--stack", "test", "--json").stdout)["connectors"][0]
+    assert (row["step"], row["verified"], row["error"]) == ("done", True, None)
+    held = SecretsManagerClient(region=REGION, endpoint_url=aws_env.url).get_secret_value(name)
+    assert held is not None and json.loads(held.value)["clientId"] == row["new_client_id"] != old.id
+    assert clients(emulator) == {row["new_client_id"]}  # the old client was deleted only after the check
 
 
 def test_a_rotation_stopped_with_the_new_id_but_not_its_secret_is_redone(

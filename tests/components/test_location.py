@@ -1,0 +1,127 @@
+"""SecretLocation: one record of where a secret lives, the same for the writer (the store providers) and the
+readers (rotation's check, the managed client's read-back), against real OpenBao and moto."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from automation.rotate import connector_config, verify_stored
+from components.aws import SecretsManagerError
+from components.config import ConnectorConfig, load_stack_config
+from components.connector import store_settings
+from components.errors import CredentialsError
+from components.location import SecretLocation
+from components.providers import stores
+from components.providers.secretsmanager_secret import SecretsManagerSecretProvider
+from components.providers.vault_secret import VaultKvSecretProvider
+from tests.conftest import CANARY
+from testservers.commercetools import CommercetoolsEmulator
+from testservers.moto import MotoServer
+from testservers.openbao import OpenBaoServer
+
+PK = "shop-eu"
+OWNER = "commercetools-credentials/test"
+CLOSED = "http://127.0.0.1:9"  # nothing listens: a reader sent here instead of the writer's endpoint fails
+
+
+def connector(**settings: Any) -> ConnectorConfig:
+    raw = {"patchworks": {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": "abc", **settings}}
+    return load_stack_config(raw, lambda _k: (CANARY, True)).connectors[0]
+
+
+def test_vault_location_resolves_what_config_leaves_open_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VAULT_ADDR", "HTTPS://Vault.Example.com/")
+    monkeypatch.setenv("VAULT_NAMESPACE", "team-a")
+    loc = SecretLocation.of(connector(vault={"mount": "kv", "kvVersion": 1}))
+    assert loc.settings() == {
+        "address": "https://vault.example.com",
+        "namespace": "team-a",
+        "mount": "kv",
+        "path": "commercetools/patchworks",
+        "kv_version": 1,
+    }
+    explicit = SecretLocation.of(connector(vault={"address": "https://other.example.com", "namespace": "b"}))
+    assert (explicit.address, explicit.namespace) == ("https://other.example.com", "b")
+
+
+def test_secrets_manager_location_keeps_the_endpoint_and_resolves_the_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    loc = SecretLocation.of(connector(secretsManager={"endpointUrl": "https://vpce-1.example.com"}))
+    assert loc.settings() == {
+        "name": "commercetools/patchworks",
+        "region": "eu-west-1",
+        "endpoint_url": "https://vpce-1.example.com",
+    }
+    monkeypatch.setenv("AWS_REGION", "us-east-2")  # boto3's order: AWS_REGION first
+    assert SecretLocation.of(connector(secretsManager={})).region == "us-east-2"
+    assert SecretLocation.of(connector(secretsManager={"region": "eu-central-1"})).region == "eu-central-1"
+
+
+def test_the_providers_inputs_are_the_location(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAULT_ADDR", "https://vault.example.com")
+    for c in (connector(), connector(secretsManager={"region": "eu-central-1", "endpointUrl": "https://e.example"})):
+        loc = SecretLocation.of(c)
+        settings = store_settings(c, OWNER)
+        assert {k: settings[k] for k in loc.settings()} == loc.settings()
+        assert SecretLocation.from_settings(loc.store, settings) == loc
+
+
+def test_rotation_reads_secrets_manager_through_the_connectors_endpoint(
+    aws_env: MotoServer, emulator: CommercetoolsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer uses the connector's `endpointUrl` (a VPC endpoint); rotation's check used to open its client
+    without it, and so read through another endpoint (here: AWS_ENDPOINT_URL_SECRETS_MANAGER, where nothing
+    answers)."""
+    client = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    name = f"loc/{uuid.uuid4().hex}"
+    c = connector(
+        clientId=client.id,
+        authUrl=emulator.url,
+        apiUrl=emulator.url,
+        secretsManager={"name": name, "region": "eu-central-1", "endpointUrl": aws_env.url},
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", CLOSED)
+    SecretsManagerSecretProvider().create(
+        {**store_settings(c, OWNER), "data": {"clientId": client.id, "clientSecret": CANARY}}
+    )
+    document = {"name": "patchworks", "authUrl": emulator.url, "apiUrl": emulator.url, "scope": f"view_orders:{PK}"}
+    assert verify_stored(document, SecretLocation.of(c)) == client.id
+    # the same document read as the old check did, without the endpoint: it goes where nothing answers
+    with pytest.raises(SecretsManagerError, match="cannot connect to"):
+        SecretLocation("secretsManager", name=name, region="eu-central-1").read()
+
+
+def test_rotation_and_the_managed_client_read_vault_where_it_was_written(
+    vault_env: OpenBaoServer, emulator: CommercetoolsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    c = connector(
+        clientId=client.id, authUrl=emulator.url, apiUrl=emulator.url, vault={"path": f"loc/{uuid.uuid4().hex}"}
+    )
+    settings = store_settings(c, OWNER)
+    created = VaultKvSecretProvider().create({**settings, "data": {"clientId": client.id, "clientSecret": CANARY}})
+    document = {"name": "patchworks", "authUrl": emulator.url, "apiUrl": emulator.url, "scope": f"view_orders:{PK}"}
+    assert verify_stored(document, SecretLocation.of(c)) == client.id
+    assert stores.read_current("vault", {"id": created.id, **(created.outs or {})}) == {
+        "clientId": client.id,
+        "clientSecret": CANARY,
+    }
+    # the record keeps the address the writer used (VAULT_ADDR then), whatever the environment says later
+    monkeypatch.setenv("VAULT_ADDR", CLOSED)
+    assert SecretLocation.from_settings("vault", settings).read() == {"clientId": client.id, "clientSecret": CANARY}
+    emptied = SecretLocation.from_settings("vault", {**settings, "path": f"loc/{uuid.uuid4().hex}"})
+    with pytest.raises(CredentialsError, match="holds no secret for connector 'patchworks'"):
+        verify_stored(document, emptied)
+
+
+def test_rotation_reads_a_managed_connectors_config_without_a_client_id() -> None:
+    managed = connector_config("m", {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "managed": {}})
+    assert isinstance(managed, ConnectorConfig) and SecretLocation.of(managed).path == "commercetools/m"
+    assert (
+        connector_config("p", {"projectKey": PK, "scopes": [f"view_orders:{PK}"]}) == "connectors.p.clientId is not set"
+    )
