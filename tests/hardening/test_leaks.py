@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from components import commercetools, config
+from components import commercetools, config, webhook
 from components.aws import SecretsManagerClient
 from components.commercetools import CommercetoolsClient, RetryPolicy
 from components.config import load_stack_config, secret_config_key
@@ -23,10 +23,12 @@ from components.errors import CredentialsError
 from components.providers.credential_check import CredentialCheckProvider
 from components.providers.secretsmanager_secret import payload
 from components.vault import VaultClient
+from components.webhook import WebhookClient
 from tests.leaks import assert_no_leak, leaks
 from testservers.commercetools import CommercetoolsEmulator
 from testservers.moto import MotoServer
 from testservers.openbao import OpenBaoServer
+from testservers.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.security("canary")
 
@@ -172,6 +174,16 @@ def sm_denied(s: Servers) -> list[object]:
     return [caught(lambda: client.create_secret(f"leaks/{uuid.uuid4().hex}", value, client_request_token="t" * 32))]
 
 
+# --- webhooks: the signing key is the secret ---------------------------------------------------------------------
+def webhook_refused(s: Servers) -> list[object]:
+    """A receiver that checks signatures with another key (401), and one that is not there."""
+    with WebhookReceiver("another-key-entirely-0123456789") as receiver:
+        client = WebhookClient(receiver.url, retry=RetryPolicy(attempts=1), sleep=lambda _: None)
+        refused = caught(lambda: client.deliver("changed", b"{}", signing_key=SECRET))
+    down = WebhookClient(CLOSED, retry=RetryPolicy(attempts=2), sleep=lambda _: None)
+    return [refused, caught(lambda: down.deliver("changed", b"{}", signing_key=SECRET)), client, down]
+
+
 # --- stack config ----------------------------------------------------------------------------------------
 def config_errors(s: Servers) -> list[object]:
     """The secret pasted into the settings, into a URL's userinfo, and given as plaintext config. (Messages do
@@ -208,6 +220,10 @@ def plant_sm_where(s: Servers) -> None:
     s.monkeypatch.setattr(SecretsManagerClient, "where", lambda self, sid: f"{original(self, sid)} [{SECRET}]")
 
 
+def plant_webhook_where(s: Servers) -> None:
+    s.monkeypatch.setattr(webhook, "public_url", lambda url: f"{url}#{SECRET}")
+
+
 def plant_pydantic_text(s: Servers) -> None:
     """The realistic slip: reporting pydantic's own error text, which quotes input values."""
     s.monkeypatch.setattr(config, "_explain", lambda exc, raw: [str(exc)])
@@ -225,6 +241,7 @@ SCENARIOS: dict[str, tuple[Callable[[Servers], list[object]], Callable[[Servers]
     "vault-check-and-set": (vault_conflict, plant_vault_where),
     "secrets-manager-echoed-value": (sm_echoed_value, plant_sm_where),
     "secrets-manager-denied": (sm_denied, plant_sm_where),
+    "webhook": (webhook_refused, plant_webhook_where),
     "config": (config_errors, plant_pydantic_text),
 }
 
