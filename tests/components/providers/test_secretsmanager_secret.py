@@ -7,10 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
-from botocore.stub import Stubber
 
 from components.aws import SecretsManagerClient, SecretsManagerError
-from components.providers import secretsmanager_secret
 from components.providers.secretsmanager_secret import SecretsManagerSecretProvider, request_token
 from tests.conftest import CANARY
 from testservers.moto import MotoServer
@@ -332,29 +330,26 @@ def test_check_reports_invalid_inputs(aws_env: MotoServer) -> None:
     assert p.check({}, props(aws_env, "ok")).failures == []
 
 
-def test_access_denied_names_action_secret_and_fix(
-    aws_env: MotoServer,
-    name: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    client = SecretsManagerClient(endpoint_url=aws_env.url)
-    stub = Stubber(client._client)
-    stub.add_client_error("describe_secret", service_error_code="ResourceNotFoundException", http_status_code=400)
-    stub.add_client_error(
-        "create_secret",
-        service_error_code="AccessDeniedException",
-        service_message="User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
-        "secretsmanager:CreateSecret on resource: " + name,
+def test_access_denied_names_action_secret_and_fix(aws_env: MotoServer, name: str) -> None:
+    """AWS's own AccessDeniedException, injected at the server (the provider opens its client as in production)."""
+    aws_env.faults.add(
+        "CreateSecret",
+        status=400,
+        code="AccessDeniedException",
+        message="User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
+        f"secretsmanager:CreateSecret on resource: {name}",
+        times=1,
     )
-    stub.activate()
-    monkeypatch.setattr(secretsmanager_secret, "_client", lambda p: client)
     with pytest.raises(SecretsManagerError) as err:
         SecretsManagerSecretProvider().create(props(aws_env, name))
     message = str(err.value)
-    assert f"Secrets Manager secret {name}" in message and "secretsmanager:CreateSecret" in message
-    assert "Grant the identity running pulumi" in message
+    assert f"Secrets Manager secret {name}" in message and "access denied to secretsmanager:CreateSecret" in message
+    assert "Grant the identity running pulumi secretsmanager:CreateSecret on" in message
+    assert "is not authorized to perform" in message  # AWS's words are kept: they name the identity
     assert CANARY not in message and CANARY not in repr(err.value)
-    stub.assert_no_pending_responses()
+    assert sm().describe_secret(name) is None  # nothing was made
+    (call,) = aws_env.faults.calls("CreateSecret")[-1:]
+    assert call.params["Name"] == name and call.params["SecretString"] == "<hidden>"
 
 
 def test_provider_holds_no_credentials(aws_env: MotoServer) -> None:
