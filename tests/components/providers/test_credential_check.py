@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pytest
 
+from components.errors import CommercetoolsError
 from components.providers.credential_check import CredentialCheckProvider
 from tests.conftest import CANARY
 from testservers.commercetools import CommercetoolsEmulator
@@ -154,3 +156,67 @@ def test_a_pass_is_reused_within_the_run_but_a_failure_and_refresh_are_not(emula
     wrong = props(entry(emulator, "a", c.id, "not-the-secret", [f"view_orders:{PK}"]))
     assert provider.check({}, wrong).failures and provider.check({}, wrong).failures
     assert emulator.count("token") == 4  # failures are never reused
+
+
+def test_up_refuses_failing_credentials_with_every_reason(emulator: CommercetoolsEmulator) -> None:
+    """create() (the `up` after a preview that could not check yet) raises, naming each failing connector."""
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret="good")
+    p = props(
+        entry(emulator, "fine", c.id, "good", [f"view_orders:{PK}"]),
+        entry(emulator, "one", c.id, CANARY, [f"view_orders:{PK}"]),
+        entry(emulator, "two", c.id, CANARY, [f"view_orders:{PK}"]),
+    )
+    with pytest.raises(CommercetoolsError) as err:
+        CredentialCheckProvider().create(p)
+    one, two = str(err.value).split("; ")
+    assert one.startswith("connector 'one' (") and two.startswith("connector 'two' (")
+    assert "client ID or secret rejected" in one and CANARY not in str(err.value)
+    created = CredentialCheckProvider().create(props(entry(emulator, "fine", c.id, "good", [f"view_orders:{PK}"])))
+    assert created.id.startswith("checks-") and created.outs["verified"] == {"fine": True}
+    refreshed = CredentialCheckProvider().read(created.id, created.outs)
+    assert refreshed.id == created.id
+
+
+def test_every_invalid_connector_is_reported_without_a_property(emulator: CommercetoolsEmulator) -> None:
+    """The property stays empty: the engine prints a named property's value beside the reason (a secret too)."""
+    bad = {"connector": "x", "project_key": PK}
+    news = {"connectors": {"x": bad, "y": {**bad, "connector": "y"}}}
+    result = CredentialCheckProvider().check({}, news)
+    assert result.inputs == news
+    reasons = [f.reason for f in result.failures]
+    assert all(f.property == "" for f in result.failures)
+    assert "connector 'x': region: Field required" in reasons and "connector 'y': region: Field required" in reasons
+    assert len([r for r in reasons if r.startswith("connector 'x'")]) == 6  # every missing field, not just one
+
+
+def test_a_failed_check_has_no_property_either(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"])
+    (failure,) = (
+        CredentialCheckProvider().check({}, props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"]))).failures
+    )
+    assert failure.property == ""
+
+
+def test_the_token_key_is_the_connectors(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    e = {**entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"]), "token_key": "token"}
+    (failure,) = CredentialCheckProvider().check({}, props(e)).failures
+    assert "answered 200 without a 'token' field; check tokenKey" in failure.reason
+
+
+def test_a_manage_project_client_asking_for_manage_project_passes(emulator: CommercetoolsEmulator) -> None:
+    """The advice about manage_project is for a client that got more than asked, not for one that asked for it
+    (the least-privilege policy is where asking for it is refused)."""
+    c = emulator.backend.add_client(PK, [f"manage_project:{PK}"], secret=CANARY)
+    e = entry(emulator, "a", c.id, CANARY, [f"manage_project:{PK}"])
+    assert CredentialCheckProvider().check({}, props(e)).failures == []
+
+
+def test_the_manage_project_advice_says_what_to_do(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"manage_project:{PK}"], secret=CANARY)
+    result = CredentialCheckProvider().check({}, props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"])))
+    (failure,) = result.failures
+    assert failure.reason.endswith(
+        "Create an API client with exactly connectors.a.scopes (least privilege: never manage_project in "
+        "production) and use its ID and secret"
+    )
