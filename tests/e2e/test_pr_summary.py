@@ -5,9 +5,11 @@ the diff:
 
     UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/e2e/test_pr_summary.py
 
-Each case checks the exit code, that the comment is the golden file byte for byte (so it is deterministic: the
-servers' ports, the temp dirs and the engine's timing change nothing), that it fits a comment and that the
-canary secret is nowhere. The first case also checks the documented JSON of `status` and `rotate`.
+Each case checks the exit code, that the comment's parts say what the case is about (headline, each
+connector's block, the policies; also when regenerating), that the comment is the golden file byte for byte
+(so it is deterministic: the servers' ports, the temp dirs and the engine's timing change nothing), that it
+fits a comment and that the canary secret is nowhere. The first case also checks the documented JSON of
+`status` and `rotate`.
 """
 
 from __future__ import annotations
@@ -69,12 +71,31 @@ def summarise(
     return comment, proc.stdout
 
 
-def assert_golden(name: str, text: str) -> None:
+def blocks(comment: str) -> dict[str, str]:
+    """The comment's parts: "headline", each connector's block by name, "unchanged", "policies"."""
+    head, _, rest = comment.partition("\n")
+    found = {"headline": head}
+    for part in rest.split("\n#### ")[1:]:
+        name = part.split("`")[1]
+        found[name] = part.split("\n### ")[0]
+    found["unchanged"] = next((line for line in rest.splitlines() if line.startswith("**Unchanged")), "")
+    found["policies"] = rest.partition("### Policies")[2]
+    return found
+
+
+def assert_golden(name: str, text: str, meaning: dict[str, list[str]]) -> None:
+    """The comment says what the case is about (`meaning`: lines each part must contain), and it is the golden
+    file byte for byte. The meaning is checked first and also when regenerating: UPDATE_GOLDEN=1 cannot accept a
+    comment that says the wrong thing."""
+    parts = blocks(text)
+    for part, lines in meaning.items():
+        assert part in parts, f"{name}: no {part!r} in the comment:\n{text}"
+        missing = [line for line in lines if line not in parts[part]]
+        assert not missing, f"{name}: {part!r} does not say {missing}:\n{parts[part]}"
     path = GOLDEN / f"{name}.md"
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        return
     assert path.is_file(), f"{path} is missing: run UPDATE_GOLDEN=1 .venv/bin/python -m pytest {__file__}"
     expected = path.read_text()
     diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True), "golden", "now"))
@@ -117,7 +138,15 @@ def test_clean_then_changed(project: PulumiProject, emulator: CommercetoolsEmula
     project.run("up", "--yes", "--skip-preview")
 
     comment, _ = summarise(project, 0)
-    assert_golden("clean", comment)
+    assert_golden(
+        "clean",
+        comment,
+        {
+            "headline": ["**`test`: no changes**", "resources: no changes", "credential checks: 3 passed"],
+            "unchanged": ["**Unchanged (3):** `legacy`, `patchworks`, `storefront`"],
+            "policies": ["no violations"],
+        },
+    )
 
     status = json.loads(automation(project, "status", "--stack", "test", "--json").stdout)
     assert shape_problems(json_contracts()["status"], status) == [] and len(status) == 3
@@ -133,7 +162,23 @@ def test_clean_then_changed(project: PulumiProject, emulator: CommercetoolsEmula
     del connectors["legacy"]
     project.write_config({"connectors": connectors})
     comment, _ = summarise(project, 0)
-    assert_golden("changed", comment)
+    store = "store: Vault `secret/commercetools/pr-summary/{}` at `http://127.0.0.1:<port>`"
+    assert_golden(
+        "changed",
+        comment,
+        {
+            "headline": ["**`test`: changes**", "1 to replace", "credential checks: 3 passed"],
+            "legacy": ["**removed**", store.format("legacy"), "`legacy-secret`: delete"],
+            "orders": ["new connector", "client ID: `patchworks-1`", "`orders-secret`: create"],
+            # the canary is the new client ID: shown masked, never as itself
+            "patchworks": ["scopes: +`view_products:shop-eu`", "client ID: `patchworks-1` → `[secret]`", "update"],
+            "storefront": [
+                "**REPLACEMENT**",
+                "`storefront-secret` is REPLACED** because `path` changed",
+                f"{store.format('storefront')} → Vault `secret/commercetools/pr-summary/storefront-v2`",
+            ],
+        },
+    )
 
 
 def test_failing_check_then_policy_violation(project: PulumiProject, emulator: CommercetoolsEmulator) -> None:
@@ -151,7 +196,21 @@ def test_failing_check_then_policy_violation(project: PulumiProject, emulator: C
         }
     )
     comment, _ = summarise(project, 1)
-    assert_golden("failing-check", comment)
+    assert_golden(
+        "failing-check",
+        comment,
+        {
+            "headline": ["**`test`: preview failed**", "credential checks: 1 failed, 1 passed"],
+            "patchworks": ["credential check: passed"],
+            "storefront": [
+                "❌",
+                "credential check: **failed**",
+                "client ID or secret rejected",
+                "clientSecret-storefront",
+            ],
+            "policies": ["no violations in what the preview reached before it stopped"],
+        },
+    )
 
     secrets(project, {"storefront": "sf-s"})
     project.write_config(
@@ -163,7 +222,19 @@ def test_failing_check_then_policy_violation(project: PulumiProject, emulator: C
         }
     )
     comment, _ = summarise(project, 1)
-    assert_golden("policy-violation", comment)
+    assert_golden(
+        "policy-violation",
+        comment,
+        {
+            "headline": ["**`test`: blocked by policy**", "1 passed, 1 off", "1 mandatory, 1 advisory violations"],
+            "storefront": ["credential check: **off** (`checkCredentials: false`)"],
+            "policies": [
+                "❌ **mandatory** `commercetools-least-privilege` · `patchworks`: connector 'patchworks': scope "
+                "'manage_api_clients:shop-eu'",
+                "⚠️ advisory `credential-check-enabled` · `storefront`",
+            ],
+        },
+    )
 
 
 def test_very_large_stack_is_cut(project: PulumiProject, emulator: CommercetoolsEmulator) -> None:
@@ -182,8 +253,15 @@ def test_very_large_stack_is_cut(project: PulumiProject, emulator: Commercetools
     project.write_config({"connectors": connectors})
     comment, stdout = summarise(project, 1, as_json=False)
     assert len(stdout) > MAX_CHARS and "Cut to fit a comment of 65,536 characters" in comment
-    assert "`zz-broken`" in comment and "vault-kv-location" in comment and "elsewhere/zz" in comment
-    assert_golden("large-truncated", comment)
+    assert_golden(
+        "large-truncated",
+        comment,
+        {
+            "headline": ["**`test`: blocked by policy**", "1 mandatory violation"],
+            # its connector block is cut (the note names it), its violation is not
+            "policies": ["**mandatory** `vault-kv-location` · `zz-broken`", "secret/elsewhere/zz is outside"],
+        },
+    )
 
 
 def test_goldens_are_all_produced_by_these_tests() -> None:

@@ -20,7 +20,7 @@ import pytest
 from automation.engine import ROOT
 from components.aws import SecretsManagerClient
 from components.commercetools import CommercetoolsClient
-from tests.e2e.conftest import PulumiProject
+from tests.e2e.conftest import PulumiProject, change_counts
 from testservers.commercetools import CommercetoolsEmulator
 from testservers.moto import REGION, MotoServer
 from testservers.openbao import OpenBaoServer
@@ -148,8 +148,12 @@ def test_scheduled_rotation_at_up(
     managed.write_config({"connectors": connectors})
     managed.run("up", "--yes", "--skip-preview")
     first = assert_working(emulator, openbao, managed)
-    time.sleep(3)
-    assert "updated" in managed.run("up", "--yes", "--skip-preview").stdout
+    (client,) = [r for r in managed_export(managed)["resources"] if r["type"].endswith(":ApiClient")]
+    due = client["outputs"]["created_ts"] + 0.00003 * 86400
+    while time.time() <= due:  # the period runs on the provider's real clock: wait until it has passed
+        time.sleep(0.05)
+    _, events = managed.run_with_events("up", "--yes", "--skip-preview")
+    assert change_counts(events) == {"update": 1}, change_counts(events)  # the client, rotated; nothing else
     second = assert_working(emulator, openbao, managed)
     assert second != first and clients(emulator) == {second}
 

@@ -4,19 +4,22 @@ that names the step and the fix, the store holding a working secret, and a stack
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import hvac
 import pytest
 
 from tests.conftest import CANARY
-from tests.e2e.conftest import PulumiProject
+from tests.e2e.conftest import PulumiProject, change_counts
 from tests.e2e.test_rotation import kill_session
 from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import MotoServer
+from testservers.moto import REGION, MotoServer
 from testservers.openbao import OpenBaoServer
 
 PK = "shop-eu"
@@ -115,14 +118,15 @@ def test_killed_during_up_then_rerun_converges(
     kv = hvac.Client(url=openbao.url, token=openbao.root_token).secrets.kv.v2
     with pytest.raises(hvac.exceptions.InvalidPath):
         kv.read_secret_metadata(path=f"{project.uid}/patchworks")
+    # The file backend keeps the killed run's lock: the rerun is refused with the documented recovery.
     locked = project.run("up", "--yes", "--skip-preview", check=False)
-    if locked.returncode != 0:
-        assert "pulumi cancel" in locked.stdout + locked.stderr
-        project.run("cancel", "--yes")
-        project.run("up", "--yes", "--skip-preview")
+    assert locked.returncode != 0 and "pulumi cancel" in locked.stdout + locked.stderr
+    project.run("cancel", "--yes")
+    project.run("up", "--yes", "--skip-preview")
     stored = kv.read_secret_version(path=f"{project.uid}/patchworks", raise_on_deleted_version=True)["data"]
-    assert stored["data"]["clientSecret"] == CANARY
-    assert "unchanged" in project.run("up", "--yes", "--skip-preview").stdout  # converged
+    assert stored["data"]["clientSecret"] == CANARY and stored["metadata"]["version"] == 1
+    _, events = project.run_with_events("up", "--yes", "--skip-preview")
+    assert change_counts(events) == {}  # converged: the engine reports nothing to do
 
 
 @pytest.mark.engine
@@ -177,6 +181,19 @@ def test_two_stacks_after_one_vault_path(
     )
 
 
+def described(server: MotoServer, name: str) -> dict[str, Any]:
+    """A secret's current value, versions (with their labels) and tags, read straight from moto."""
+    sm = boto3.client(
+        "secretsmanager", endpoint_url=server.url, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    meta = sm.describe_secret(SecretId=name)
+    return {
+        "value": sm.get_secret_value(SecretId=name)["SecretString"],
+        "versions": meta["VersionIdsToStages"],
+        "tags": {t["Key"]: t["Value"] for t in meta.get("Tags", [])},
+    }
+
+
 @pytest.mark.engine
 @pytest.mark.security("concurrency")
 def test_two_stacks_after_one_secrets_manager_name(
@@ -210,5 +227,18 @@ def test_two_stacks_after_one_secrets_manager_name(
             }
         )
         results.append(project.run("up", "--yes", "--skip-preview", check=False))
+        if stack == "team-a":
+            first = described(moto_server, name)
     assert results[0].returncode == 0
-    assert results[1].returncode != 0 and name in results[1].stdout + results[1].stderr
+    refused = results[1].stdout + results[1].stderr
+    assert results[1].returncode != 0
+    assert re.search(
+        rf"Secrets Manager secret {re.escape(name)} \([^)]*\) already exists and belongs to "
+        "commercetools-credentials/team-a/patchworks",
+        refused,
+    ), refused
+    assert "not to connector 'patchworks' of commercetools-credentials/team-b; it is left untouched" in refused
+    # what the refusal leaves: team-a's value, its one version, and its ownership, exactly as they were
+    after = described(moto_server, name)
+    assert after == first and len(after["versions"]) == 1 and after["tags"]["pulumi-stack"].endswith("/team-a")
+    assert json.loads(after["value"])["clientSecret"] == CANARY
