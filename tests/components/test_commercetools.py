@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
+from components import commercetools
 from components.commercetools import CommercetoolsClient, RetryPolicy
 from components.errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError
 from tests.conftest import CANARY
@@ -132,3 +135,125 @@ def test_permissions_exceeded_is_a_scope_error_whatever_its_code() -> None:
     assert isinstance(_error(answer, "token request"), InvalidScopeError)
     answer._content = json.dumps({"statusCode": 400, "message": "Bad", "error": "invalid_request"}).encode()
     assert type(_error(answer, "token request")) is CommercetoolsError
+
+
+# --- the error mapping, on answers as commercetools (or a proxy in front of it) gives them -------------------------
+def answer(status: int, body: object = None, *, reason: str | None = "Reason") -> requests.Response:
+    resp = requests.Response()
+    resp.status_code, resp.url = status, "https://auth.example.com/oauth/token"
+    resp.reason = reason  # type: ignore[assignment]  # a proxy may send none: the mapping must cope
+    resp._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return resp
+
+
+ERRORS = [
+    # (answer, expected type, code, text after "token request: ")
+    (
+        answer(401, {"message": "m", "error": "invalid_client", "errors": [{"code": "other", "message": "x"}]}),
+        InvalidClientError,
+        "invalid_client",
+        "HTTP 401 invalid_client: m",
+    ),
+    (
+        answer(400, {"errors": [{"code": "invalid_scope", "message": "from errors"}]}),
+        InvalidScopeError,
+        "invalid_scope",
+        "HTTP 400 invalid_scope: from errors",
+    ),
+    (
+        answer(400, {"message": "Permissions exceeded. Only view_orders", "error": "insufficient_x"}),
+        InvalidScopeError,
+        "insufficient_x",
+        "HTTP 400 insufficient_x: Permissions exceeded. Only view_orders",
+    ),
+    (
+        answer(403, {"message": "m", "error": "invalid_scope"}),
+        CommercetoolsError,
+        "invalid_scope",
+        "HTTP 403 invalid_scope: m",
+    ),
+    (
+        answer(400, {"message": "m", "error": "invalid_client"}),
+        CommercetoolsError,
+        "invalid_client",
+        "HTTP 400 invalid_client: m",
+    ),
+    (
+        answer(401, {"message": "expired", "error": "invalid_token"}),
+        CommercetoolsError,
+        "invalid_token",
+        "HTTP 401 invalid_token: expired",
+    ),
+    (
+        answer(502, b"<html>bad gateway</html>", reason="Bad Gateway"),
+        CommercetoolsError,
+        "http_502",
+        "HTTP 502 http_502: Bad Gateway",
+    ),
+    (answer(500, ["not", "an", "object"], reason=None), CommercetoolsError, "http_500", "HTTP 500 http_500: "),
+    (answer(500, {"errors": {"code": "x"}}, reason="R"), CommercetoolsError, "http_500", "HTTP 500 http_500: R"),
+    (answer(500, {"errors": ["x"]}, reason="R"), CommercetoolsError, "http_500", "HTTP 500 http_500: R"),
+    (answer(500, {"message": "y" * 400}), CommercetoolsError, "http_500", "HTTP 500 http_500: " + "y" * 300),
+]
+
+
+@pytest.mark.parametrize(("resp", "kind", "code", "text"), ERRORS)
+def test_error_answers_become_typed_errors(resp: requests.Response, kind: type, code: str, text: str) -> None:
+    error = commercetools._error(resp, "token request")
+    assert type(error) is kind and str(error) == f"token request: {text}"
+    assert (error.status, error.code) == (resp.status_code, code)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Failed to resolve 'auth.x' ([Errno -2] Name or service not known)", "DNS lookup failed"),
+        ("NameResolutionError(...)", "DNS lookup failed"),
+        ("nodename nor servname provided, or not known", "DNS lookup failed"),
+        ("[Errno 111] Connection refused", "connection refused"),
+        ("RemoteDisconnected('Remote end closed connection')", "connection dropped before an answer"),
+        ("('Connection aborted.', ...)", "connection dropped before an answer"),
+        ("[Errno 104] Connection reset by peer", "connection dropped before an answer"),
+        ("SSLError(...)", "TLS handshake failed"),
+        ("certificate verify failed", "TLS handshake failed"),
+        ("something else entirely", "connection failed"),
+    ],
+)
+def test_connection_problems_in_a_few_words(text: str, problem: str) -> None:
+    assert commercetools.connection_problem(requests.ConnectionError(text)) == problem
+
+
+def test_only_a_dns_failure_points_at_the_region() -> None:
+    assert commercetools._dns_hint("DNS lookup failed") == "DNS lookup failed: check region / authUrl"
+    assert commercetools._dns_hint("connection refused") == "connection refused"
+
+
+def test_unreachable_messages_name_the_host() -> None:
+    client = CommercetoolsClient("http://127.0.0.1:9", "http://127.0.0.1:9", retry=FAST, sleep=lambda _s: None)
+    with pytest.raises(UnreachableError) as err:
+        client.request_token("id", CANARY, None)
+    assert (
+        str(err.value) == "token request: cannot connect to 127.0.0.1:9 (connection refused) (gave up after 3 attempts)"
+    )
+
+
+def test_retry_after_is_bounded_and_never_negative() -> None:
+    policy = RetryPolicy(attempts=4, backoff=0.5, max_backoff=8.0, max_retry_after=30.0)
+    assert [policy.delay(0, "0"), policy.delay(0, "-5"), policy.delay(0, "7"), policy.delay(0, "900")] == [0, 0, 7, 30]
+    assert [policy.delay(n, None) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert policy.delay(2, "Wed, 21 Oct 2015 07:28:00 GMT") == 2.0  # an HTTP date: our own backoff
+
+
+def test_get_and_delete_of_a_missing_client(emulator: CommercetoolsEmulator) -> None:
+    """404 is an answer ("no such client"), other failures are errors: a delete must not pass on a 500."""
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret=CANARY)
+    ct = client_for(emulator, sleep=lambda _s: None)
+    token = ct.request_token(admin.id, CANARY, None)
+    assert ct.get_api_client(token, PK, "no-such-client") is None
+    ct.delete_api_client(token, PK, "no-such-client")
+    emulator.faults.add("api_clients", status=500)
+    with pytest.raises(CommercetoolsError, match=r"get API client: HTTP 500") as got:
+        ct.get_api_client(token, PK, admin.id)
+    with pytest.raises(CommercetoolsError, match=r"delete API client: HTTP 500") as deleted:
+        ct.delete_api_client(token, PK, admin.id)
+    assert got.value.status == deleted.value.status == 500
