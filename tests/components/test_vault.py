@@ -78,3 +78,9 @@ def test_server_down_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_repr_has_no_token(vault_env: OpenBaoServer) -> None:
     assert vault_env.root_token not in repr(VaultClient())
+
+
+def test_where_names_server_namespace_mount_and_path(vault_env: OpenBaoServer) -> None:
+    assert VaultClient(mount="kv").where("a/b") == f"Vault {vault_env.url} kv/a/b"
+    assert VaultClient(namespace="team-a").where("a/b") == f"Vault {vault_env.url} namespace team-a secret/a/b"
+    assert VaultClient().where("") == f"Vault {vault_env.url} secret"  # a login: no path

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from components.errors import VaultError
 from components.providers.vault_secret import VaultKvSecretProvider
-from components.vault import VaultClient
+from components.vault import KvSecret, VaultClient
 from tests.conftest import CANARY
 from testservers.openbao import OpenBaoServer
 
@@ -313,3 +313,54 @@ def test_the_documented_policy_is_enough_and_a_missing_delete_grant_is_named(
     monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
     with pytest.raises(hvac.exceptions.InvalidPath):
         client.secrets.kv.v2.read_secret_version(path=path, raise_on_deleted_version=True)
+
+
+def test_every_verb_names_what_it_did_where_and_the_grant_it_needs(
+    bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On mounts of their own (so a verb that forgot its mount would go to `secret` and not be denied), with a
+    token that may do nothing there: each message says the verb, the place and the grant that fixes it."""
+    root = admin(bao)
+    root.sys.enable_secrets_engine("kv", path="kv2-verbs", options={"version": "2"})
+    root.sys.enable_secrets_engine("kv", path="kv1-verbs", options={"version": "1"})
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    v2 = VaultClient(address=bao.url, mount="kv2-verbs")
+    v1 = VaultClient(address=bao.url, mount="kv1-verbs", kv_version=1)
+    assert v2.create_or_update_secret("a/b", {"k": "v"}, cas=0) == 1
+    v1.write_secret("a/b", {"k": "v"})
+    assert v1.read_secret("a/b") == KvSecret(data={"k": "v"}, version=0, custom_metadata={})
+    nobody = root.auth.token.create(policies=["connectors-only"])["auth"]["client_token"]
+    monkeypatch.setenv("VAULT_TOKEN", nobody)
+    v2, v1 = (
+        VaultClient(address=bao.url, mount="kv2-verbs"),
+        VaultClient(address=bao.url, mount="kv1-verbs", kv_version=1),
+    )
+    where2, where1 = f"Vault {bao.url} kv2-verbs/a/b", f"Vault {bao.url} kv1-verbs/a/b"
+    v2_grant = "read/create/update on kv2-verbs/data/a/b and kv2-verbs/metadata/a/b"
+    cases = [
+        (lambda: v2.read_secret_version("a/b"), f"cannot read {where2}", v2_grant),
+        (lambda: v2.create_or_update_secret("a/b", {"k": CANARY}, cas=1), f"cannot write {where2}", v2_grant),
+        (
+            lambda: v2.delete_secret_versions("a/b", [1]),
+            f"cannot delete versions of {where2}",
+            "update on kv2-verbs/delete/a/b",
+        ),
+        (
+            lambda: v2.delete_metadata_and_all_versions("a/b"),
+            f"cannot destroy {where2}",
+            "delete on kv2-verbs/metadata/a/b",
+        ),
+        (lambda: v1.read_secret("a/b"), f"cannot read {where1}", "read/create/update/delete on kv1-verbs/a/b"),
+        (
+            lambda: v1.write_secret("a/b", {"k": CANARY}),
+            f"cannot write {where1}",
+            "read/create/update/delete on kv1-verbs/a/b",
+        ),
+        (lambda: v1.delete_secret("a/b"), f"cannot delete {where1}", "read/create/update/delete on kv1-verbs/a/b"),
+    ]
+    for call, what, grant in cases:
+        with pytest.raises(VaultError) as err:
+            call()
+        # OpenBao's own words in the middle (its error list, as hvac gives it)
+        remote = "1 error occurred:\n\t* permission denied\n\n"
+        assert str(err.value) == f"{what}: permission denied ({remote}). Grant the token's policy {grant}"
