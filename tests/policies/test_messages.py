@@ -1,0 +1,134 @@
+"""Each rule's messages whole, as a reviewer reads them in a pull request, and the bounds each rule draws.
+
+The other policy tests match the part of a message that matters to them; mutation testing showed that left
+which config key a fix names, how lists are joined and which stack a rule judges unchecked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policies import aws_secret, least_privilege, rotation, vault_store
+from policies import resource_types as t
+from policies.aws_secret import AwsSecretConfig, check_aws_secret
+from policies.least_privilege import LeastPrivilegeConfig, check_least_privilege
+from policies.outputs import MIN_SECRET_LENGTH, collect_secrets
+from policies.resources import Resource
+from policies.rotation import RotationConfig, check_rotation
+from policies.vault_store import VaultKvConfig, VaultLocation, check_vault_secret
+from tests.policies.builders import PK, connector, urn
+from tests.policies.test_aws_secret import secret as aws_secret_props
+from tests.policies.test_rotation import client
+from tests.policies.test_vault_store import secret as vault_secret_props
+
+AWS_NAME = "aws-secret-protection"
+
+
+def resource(type_: str, props: Mapping[str, Any], stack: str) -> Resource:
+    return Resource(type_, "r", urn(type_, "r", stack), props)
+
+
+def test_aws_secret_messages_name_the_key_and_the_policy_config() -> None:
+    cfg = AwsSecretConfig(allowed_kms_keys=("alias/a", "alias/b"), required_tags=("team", "cost-center"))
+    props = aws_secret_props(recovery_window_days=7.0, force_delete=True, tags={"team": ""})
+    key = props["kms_key_id"]
+    sm = "connectors.patchworks.secretsManager"
+    assert check_aws_secret(props, "prod", cfg) == [
+        f"connector 'patchworks': KMS key {key} is not an allowed key (alias/a, alias/b); set {sm}.kmsKeyId to one "
+        f"of them, or add it to allowedKmsKeys in the {AWS_NAME} policy config",
+        f"connector 'patchworks': force_delete removes the secret without a recovery window; remove "
+        f"{sm}.forceDelete (or, for a throwaway stack, add 'prod' to recoveryWindowExemptStacks in the {AWS_NAME} "
+        "policy config)",
+        f"connector 'patchworks': the secret lacks the tags team, cost-center; set them with {sm}.tags.team and "
+        f"{sm}.tags.cost-center, or change requiredTags in the {AWS_NAME} policy config",
+    ]
+
+
+def test_aws_secret_bounds_and_the_stack_it_judges() -> None:
+    """7 days is the minimum itself (allowed); the exemption is by the stack of the resource being judged."""
+    assert check_aws_secret(aws_secret_props(recovery_window_days=7.0), "prod", AwsSecretConfig()) == []
+    (below,) = check_aws_secret(aws_secret_props(recovery_window_days=6.0), "prod", AwsSecretConfig())
+    assert below.startswith("connector 'patchworks': recovery window of 6 days is below 7;")
+    exempt = AwsSecretConfig(recovery_window_exempt_stacks=("scratch",))
+    forced = aws_secret_props(force_delete=True)
+    assert aws_secret.validate(resource(t.AWS_SECRET, forced, "scratch"), exempt) == []
+    assert len(aws_secret.validate(resource(t.AWS_SECRET, forced, "prod"), exempt)) == 1
+    (nameless,) = [
+        m for m in check_aws_secret(aws_secret_props(connector=None), "prod", AwsSecretConfig()) if "'?'" in m
+    ]
+    assert nameless.startswith("connector '?': the secret has no 'connector'")
+
+
+def test_least_privilege_allow_list_messages_and_the_stack_they_apply_to() -> None:
+    cfg = LeastPrivilegeConfig(allowed_scopes=("view_orders", "view_products"), allowed_scopes_by_stack={"dev": ()})
+    name = "commercetools-least-privilege"
+    c = connector(scopes=[f"manage_orders:{PK}", f"view_orders:{PK}:store-eu"])
+    assert check_least_privilege(c, "prod", cfg) == [
+        f"connector 'patchworks': scope 'manage_orders:{PK}' is not on the allow-list allowedScopes "
+        "(view_orders, view_products); remove it from connectors.patchworks.scopes, or add 'manage_orders' to "
+        f"allowedScopes in the {name} policy config"
+    ]
+    # dev has a list of its own, empty: nothing passes it, and the message says so
+    dev = check_least_privilege(connector(scopes=[f"view_orders:{PK}"]), "dev", cfg)
+    assert dev == [
+        f"connector 'patchworks': scope 'view_orders:{PK}' is not on the allow-list allowedScopesByStack['dev'] "
+        "(empty); remove it from connectors.patchworks.scopes, or add 'view_orders' to "
+        f"allowedScopesByStack['dev'] in the {name} policy config"
+    ]
+    check = {"connectors": {"patchworks": connector(scopes=[f"view_orders:{PK}"])}}
+    assert least_privilege.validate(resource(t.CREDENTIAL_CHECK, check, "dev"), cfg) == dev
+    assert least_privilege.validate(resource(t.CREDENTIAL_CHECK, check, "prod"), cfg) == []
+    assert least_privilege.validate(resource(t.API_CLIENT, connector(scopes=[f"view_orders:{PK}"]), "dev"), cfg) == dev
+
+
+def test_least_privilege_reports_every_privileged_scope_with_its_reason() -> None:
+    c = connector(scopes=[f"manage_api_clients:{PK}", f"manage_project:{PK}", f"view_orders:{PK}"])
+    messages = check_least_privilege(c, "dev", LeastPrivilegeConfig())
+    assert [m.split("'")[3] for m in messages] == [f"manage_api_clients:{PK}", f"manage_project:{PK}"]
+    assert all(least_privilege._WHY[m.split("'")[3].split(":")[0]] in m for m in messages)
+
+
+def test_vault_location_messages() -> None:
+    cfg = VaultKvConfig(
+        allowed_locations=(
+            VaultLocation(mount="secret", path_prefix="commercetools"),
+            VaultLocation(mount="kv1", path_prefix="legacy", kv_version=1),
+        ),
+        allowed_addresses=("https://vault.example.com:8200",),
+    )
+    props = vault_secret_props(mount="other", path="x/y", address="https://evil.example.com")
+    name = "vault-kv-location"
+    assert check_vault_secret(props, cfg) == [
+        "connector 'patchworks': Vault location other/x/y is outside the allowed locations (secret/commercetools/…, "
+        "kv1/legacy/… (KV v1)); set connectors.patchworks.vault.mount and connectors.patchworks.vault.path (default "
+        f"secret and commercetools/patchworks) to a place under one of them, or add the location to allowedLocations "
+        f"in the {name} policy config",
+        "connector 'patchworks': Vault address https://evil.example.com is not an allowed Vault "
+        "(https://vault.example.com:8200); set connectors.patchworks.vault.address (or VAULT_ADDR) to one of them, "
+        f"or add it to allowedAddresses in the {name} policy config",
+    ]
+    (none,) = check_vault_secret(vault_secret_props(), VaultKvConfig(allowed_locations=()))
+    assert "is outside the allowed locations (none);" in none
+    assert vault_store.validate(resource(t.VAULT_KV_SECRET, vault_secret_props(), "dev"), VaultKvConfig()) == []
+
+
+def test_rotation_bounds_are_inclusive() -> None:
+    cfg = RotationConfig()
+    assert check_rotation(client(rotate_after_days=1.0, delete_days_after_creation=8), cfg) == []
+    (short,) = check_rotation(client(connector="c", rotate_after_days=0.5), cfg)
+    assert short == (
+        "connector 'c': rotation period 0.5 days is outside 1-90; set connectors.c.managed.rotateAfterDays within "
+        "it (or change min/maxRotateAfterDays in the api-client-rotation policy config)"
+    )
+    assert rotation.validate(resource(t.API_CLIENT, client(rotate_after_days=0.5), "dev"), cfg) != []
+
+
+def test_secrets_are_collected_from_nested_lists_with_their_owner() -> None:
+    secret = "s" * MIN_SECRET_LENGTH  # exactly the shortest length that counts
+    props = {
+        "connector": "outer",
+        "items": [{"connector": "inner", "clientSecret": secret}, {"secret": "t" * 20}, "not-a-map"],
+        "clientSecret": "short",
+    }
+    assert collect_secrets(props) == {secret: "inner", "t" * 20: "outer"}
