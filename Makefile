@@ -14,7 +14,7 @@ UV     := .tools/uv-$(UV_VERSION)/bin/uv
 WORKERS ?= 2
 PYTEST_ARGS := -n $(WORKERS) --dist loadfile
 
-.PHONY: setup engine demo test test-python test-official lint bench bench-profile golden clean
+.PHONY: setup engine demo test test-python test-official lint mutate mutate-check bench bench-profile golden clean
 
 setup: $(STAMP) engine
 
@@ -59,6 +59,16 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# Mutation testing of the security and integrity modules (scripts/mutate.py; scores in tests/MUTATION.md).
+# `make mutate` runs them all (see MUTATION.md for how long); `make mutate MODULES="components/scopes.py"` some.
+mutate: setup
+	$(PY) scripts/mutate.py $(MODULES)
+
+# CI's bounded run: a fixed sample of modules, failing if one scores below what tests/MUTATION.md records.
+MUTATE_SAMPLE := components/providers/credential_check.py automation/redaction.py policies/rotation.py
+mutate-check: setup
+	$(PY) scripts/mutate.py --check $(MUTATE_SAMPLE)
+
 # Not part of `make test` (CI does not run it): about 16 minutes on 2 cores; writes bench/RESULTS.md.
 bench: setup
 	$(PY) bench/run.py
@@ -73,4 +83,4 @@ golden: setup
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/e2e/test_pr_summary.py
 
 clean:
-	rm -rf $(VENV) .venv-3.* .tools .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* .tools .demo .pytest_cache .mypy_cache .ruff_cache mutants

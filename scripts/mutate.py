@@ -1,0 +1,148 @@
+"""`make mutate`: mutation testing of the security and integrity modules with mutmut, scored per module.
+
+    python scripts/mutate.py                      # every module in [tool.mutmut] only_mutate (pyproject.toml)
+    python scripts/mutate.py components/scopes.py # some of them
+    python scripts/mutate.py --write ...          # also record the scores in tests/MUTATION.md
+    python scripts/mutate.py --check ...          # fail if a module scores below what MUTATION.md records
+
+mutmut copies the code to mutants/ and runs the suite without engine tests there (one pytest process, forked
+per mutant), so the score counts what those tests catch. A mutant is *caught* when a test fails (killed),
+hangs (timeout) or mypy rejects it; `no tests` means no test of the selection reaches the function at all.
+Mutants MUTATION.md explains as equivalent (no behaviour to catch) are left out of the score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "tests" / "MUTATION.md"
+BEGIN, END = "<!-- scores: written by scripts/mutate.py --write -->", "<!-- /scores -->"
+CAUGHT = ("killed", "timeout", "caught by type check")
+COUNTED = (*CAUGHT, "survived", "no tests", "suspicious", "segfault")
+NAME_RE = re.compile(r"^(?P<module>.+?)\.x(?:_|ǁ)")  # components.scopes.x_parse_scope__mutmut_3, ...xǁScopeǁ...
+EQUIVALENT_RE = re.compile(r"^\| `(?P<name>[^`]+)` \| equivalent", re.MULTILINE)
+SCORE_RE = re.compile(r"^\| `(?P<path>[^`]+\.py)` \|(?:[^|]*\|){6} (?P<score>[\d.]+) % \|$", re.MULTILINE)
+
+
+def configured_modules() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    return list(config["only_mutate"])
+
+
+def module_name(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def run_mutmut(paths: list[str], max_children: int) -> None:
+    mutants = ROOT / "mutants"
+    mutants.mkdir(exist_ok=True)
+    # Some tests find the project's virtualenv next to the code (the policy pack's runtime): give mutants/ one.
+    link = mutants / ".venv"
+    if not link.exists():
+        link.symlink_to(ROOT / ".venv")
+    mutmut = ROOT / ".venv" / "bin" / "mutmut"
+    globs = [f"{module_name(p)}.*" for p in paths]
+    env = {**os.environ, "CTP_FUZZ_SCALE": "0.1"}  # the config fuzzing, once per mutant: a tenth of its examples
+    subprocess.run([str(mutmut), "run", "--max-children", str(max_children), *globs], cwd=ROOT, env=env, check=True)
+
+
+def results() -> dict[str, str]:
+    mutmut = ROOT / ".venv" / "bin" / "mutmut"
+    out = subprocess.run(
+        [str(mutmut), "results", "--all", "true"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    found = {}
+    for line in out.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and NAME_RE.match(name):
+            found[name] = status
+    return found
+
+
+def equivalents(report: str) -> set[str]:
+    return {m.group("name") for m in EQUIVALENT_RE.finditer(report)}
+
+
+def recorded_scores(report: str) -> dict[str, float]:
+    return {m.group("path"): float(m.group("score")) for m in SCORE_RE.finditer(report)}
+
+
+def tally(paths: Iterable[str], statuses: dict[str, str], equivalent: set[str]) -> dict[str, Counter[str]]:
+    by_module = {module_name(p): p for p in paths}
+    counts: dict[str, Counter[str]] = {p: Counter() for p in by_module.values()}
+    for name, status in statuses.items():
+        match = NAME_RE.match(name)
+        path = by_module.get(match.group("module")) if match else None
+        if path is None:
+            continue
+        counts[path]["equivalent" if name in equivalent and status == "survived" else status] += 1
+    return counts
+
+
+def score(c: Counter[str]) -> float:
+    counted = sum(c[s] for s in COUNTED)
+    return 100.0 * sum(c[s] for s in CAUGHT) / counted if counted else 100.0
+
+
+def table(counts: dict[str, Counter[str]]) -> str:
+    rows = [
+        "| module | mutants | killed | timeout | survived | no tests | equivalent | caught |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for path, c in counts.items():
+        total = sum(c.values())
+        rows.append(
+            f"| `{path}` | {total} | {c['killed'] + c['caught by type check']} | {c['timeout']} | {c['survived']} "
+            f"| {c['no tests']} | {c['equivalent']} | {score(c):.1f} % |"
+        )
+    return "\n".join(rows)
+
+
+def write(report: str, rows: str) -> str:
+    head, _, rest = report.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}\n{rows}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help="paths as in [tool.mutmut] only_mutate (default: all of them)")
+    parser.add_argument("--write", action="store_true", help="record the scores in tests/MUTATION.md")
+    parser.add_argument("--check", action="store_true", help="fail if a module scores below its recorded score")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args(argv)
+    configured = configured_modules()
+    unknown = sorted(set(args.modules) - set(configured))
+    if unknown:
+        parser.error(f"not in [tool.mutmut] only_mutate: {', '.join(unknown)}")
+    paths = args.modules or configured
+    run_mutmut(paths, args.max_children)
+    report = REPORT.read_text()
+    counts = tally(paths, results(), equivalents(report))
+    rows = table(counts)
+    print(rows)
+    if args.write:
+        if set(paths) != set(configured):
+            parser.error("--write records every module: run it without naming modules")
+        REPORT.write_text(write(report, rows))
+    if args.check:
+        floor = recorded_scores(report)
+        below = [f"{p}: {score(c):.1f} % < {floor[p]:.1f} %" for p, c in counts.items() if score(c) < floor.get(p, 0)]
+        if below:
+            print("mutation score fell below tests/MUTATION.md:\n  " + "\n  ".join(below), file=sys.stderr)
+            print("kill the new survivors (`.venv/bin/mutmut results`, `mutmut show NAME`)", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
