@@ -10,6 +10,7 @@ import pytest
 
 from components.aws import SecretsManagerClient, SecretsManagerError
 from components.providers.secretsmanager_secret import SecretsManagerSecretProvider, request_token
+from components.providers.vault_secret import digest
 from tests.conftest import CANARY
 from testservers.moto import MotoServer
 
@@ -355,3 +356,51 @@ def test_access_denied_names_action_secret_and_fix(aws_env: MotoServer, name: st
 def test_provider_holds_no_credentials(aws_env: MotoServer) -> None:
     provider = SecretsManagerSecretProvider()
     assert vars(provider) == {}
+
+
+def test_a_replacement_updates_the_key_and_description_only_where_they_differ(aws_env: MotoServer, name: str) -> None:
+    """Adopting its own secret (create-before-delete), the new resource moves the metadata it changes, writes
+    the new value with a request token of its own, and makes no metadata call when nothing differs."""
+    p = SecretsManagerSecretProvider()
+    old = p.create(props(aws_env, name, kms_key_id="alias/one", description="first"))
+    old_version = old.outs["version_id"]
+    new = p.create(props(aws_env, name, secret="replacement", kms_key_id="alias/two", description="second"))
+    found = sm().describe_secret(name)
+    assert found is not None and (found.kms_key_id, found.description) == ("alias/two", "second")
+    digest_of_new = digest(new.outs["salt"], {"clientId": "abc", "clientSecret": "replacement"})
+    assert new.outs["version_id"] == request_token(new.id, digest_of_new, old_version)
+    before = len(aws_env.faults.calls("UpdateSecret"))
+    p.create(props(aws_env, name, secret="third", kms_key_id="alias/two", description="second"))
+    assert len(aws_env.faults.calls("UpdateSecret")) == before  # same key and description: no call
+    p.create(props(aws_env, name, secret="fourth", kms_key_id="alias/two", description=None))
+    assert len(aws_env.faults.calls("UpdateSecret")) == before  # no description asked for: the one there stays
+    found = sm().describe_secret(name)
+    assert found is not None and found.description == "second"
+
+
+def test_refusing_a_secret_scheduled_for_deletion_says_how_to_restore_it(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    old = p.create(props(aws_env, name))
+    p.delete(old.id, old.outs)
+    with pytest.raises(SecretsManagerError) as err:
+        p.create(props(aws_env, name))
+    found = sm().describe_secret(name)
+    assert found is not None and found.deleted_date is not None
+    assert err.value.code == "InvalidRequestException"
+    assert str(err.value) == (
+        f"{sm().where(name)} is scheduled for deletion (on {found.deleted_date:%Y-%m-%d}). Restore it (aws "
+        f"secretsmanager restore-secret --secret-id {name} --region eu-central-1), or set restoreIfDeleted for "
+        "connector 'patchworks' so that pulumi restores it, or choose another secret name"
+    )
+
+
+def test_refresh_reports_the_remote_version_and_drops_a_deleted_secret(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name))
+    outside = sm().put_secret_value(name, '{"clientSecret":"x"}', client_request_token=str(uuid.uuid4()))
+    refreshed = p.read(created.id, created.outs)
+    assert refreshed.id == created.id and refreshed.outs["version_id"] == outside
+    assert refreshed.outs["arn"] == created.outs["arn"] and refreshed.outs["name"] == name
+    sm().delete_secret(name, force=True)
+    gone = p.read(created.id, created.outs)
+    assert (gone.id, gone.outs) == (None, {})
