@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.errors import VaultError
@@ -116,3 +117,41 @@ def test_delete_policies(vault_env: OpenBaoServer, path: str, policy: str, reada
     p.delete(created.id, created.outs)
     assert (VaultClient().read_secret_version(path) is not None) is readable
     assert (VaultClient().read_secret_metadata(path) is not None) is metadata
+
+
+def test_what_replaces_the_secret_and_what_updates_it(vault_env: OpenBaoServer, path: str) -> None:
+    """A new server, mount or path is another secret (create the new one first, then delete the old: never the
+    other way round, which would leave consumers without one); the same server spelled another way is not; on
+    KV v1, which records no owner, a new address or namespace is an update (see the provider's diff)."""
+    p = VaultKvSecretProvider()
+    outs = p.create(props(vault_env, path)).outs
+    same = props(vault_env, path)
+
+    def diff(**changes: Any) -> Any:
+        return p.diff("id", outs, {**same, **changes})
+
+    unchanged = diff()
+    assert (unchanged.changes, unchanged.replaces, unchanged.delete_before_replace) == (False, [], False)
+    spelled = diff(address=vault_env.url.upper().replace("HTTP://", "http://") + "/")
+    assert (spelled.changes, spelled.replaces) == (False, [])
+    assert diff(address="https://other-vault.example.com").replaces == ["address"]
+    assert diff(path=f"{path}-moved").replaces == ["path"] and diff(mount="kv").replaces == ["mount"]
+    v1 = {**outs, "kv_version": 1}
+    for moved in ({"address": "https://other-vault.example.com"}, {"namespace": "team-a"}):
+        result = p.diff("id", v1, {**same, "kv_version": 1, **moved})
+        assert (result.changes, result.replaces) == (True, [])
+    assert p.diff("id", v1, {**same, "kv_version": 1, "path": "elsewhere"}).replaces == ["path"]
+    unknown = diff(data=pulumi.output.Unknown())
+    assert unknown.changes is True and unknown.replaces == []
+
+
+def test_refresh_of_state_written_before_kv_version_was_recorded(vault_env: OpenBaoServer, path: str) -> None:
+    """Older state has no kv_version: it was KV v2."""
+    p = VaultKvSecretProvider()
+    created = p.create(props(vault_env, path))
+    old_state = {k: v for k, v in created.outs.items() if k != "kv_version"}
+    refreshed = p.read(created.id, old_state)
+    assert refreshed.id == created.id and refreshed.outs["version"] == 1
+    p.delete(created.id, {k: v for k, v in old_state.items() if k != "delete_policy"})  # the default: delete
+    assert VaultClient().read_secret_version(path) is None
+    assert VaultClient().read_secret_metadata(path) is not None  # soft-deleted, recoverable, not destroyed
