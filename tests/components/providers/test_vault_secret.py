@@ -125,6 +125,7 @@ def test_what_replaces_the_secret_and_what_updates_it(vault_env: OpenBaoServer, 
     KV v1, which records no owner, a new address or namespace is an update (see the provider's diff)."""
     p = VaultKvSecretProvider()
     outs = p.create(props(vault_env, path)).outs
+    assert outs is not None
     same = props(vault_env, path)
 
     def diff(**changes: Any) -> Any:
@@ -149,6 +150,7 @@ def test_refresh_of_state_written_before_kv_version_was_recorded(vault_env: Open
     """Older state has no kv_version: it was KV v2."""
     p = VaultKvSecretProvider()
     created = p.create(props(vault_env, path))
+    assert created.outs is not None
     old_state = {k: v for k, v in created.outs.items() if k != "kv_version"}
     refreshed = p.read(created.id, old_state)
     assert refreshed.id == created.id and refreshed.outs["version"] == 1
