@@ -642,3 +642,33 @@ def test_a_name_near_nothing_says_where_the_names_are() -> None:
     with pytest.raises(ConfigError) as err:
         load(_with("region", "zz"))
     assert "did you mean" not in str(err.value) and "use one of europe-west1.gcp" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "allowed", "may"),
+    [
+        ("https://auth.europe-west1.gcp.commercetools.com", "auth", "", True),
+        ("https://AUTH.us-east-2.aws.commercetools.com/", "auth", "", True),  # host names have no case
+        ("https://api.australia-southeast1.gcp.commercetools.com", "api", "", True),
+        ("https://api.europe-west1.gcp.commercetools.com", "auth", "", False),  # the API host is not the auth host
+        ("https://auth.sphere.io", "auth", "", True),  # deprecated, still answering
+        ("https://api.sphere.io", "api", "", True),
+        ("https://auth.commercetools.co", "auth", "", True),
+        ("https://commercetools.co", "auth", "", False),
+        ("https://auth.europe-west1.gcp.commercetools.com.evil.example", "auth", "", False),
+        ("http://127.0.0.1:8080", "auth", "", True),
+        ("http://localhost", "api", "", True),
+        ("https://proxy.internal", "auth", "", False),
+        ("https://proxy.internal", "auth", " other.internal , PROXY.internal ", True),
+        ("https://proxy.internal", "auth", "proxy.internal.evil", False),
+        ("https://", "auth", "", False),
+    ],
+)
+def test_which_hosts_may_receive_the_credentials(
+    url: str, kind: str, allowed: str, may: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hosts a preview may send a secret to, before any policy runs (config._may_receive_credentials)."""
+    monkeypatch.setenv("CTP_ALLOWED_HOSTS", allowed)
+    from components.config import _may_receive_credentials
+
+    assert _may_receive_credentials(url, kind) is may
