@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import hvac
+import pulumi
 import pytest
 
 from components.commercetools import CommercetoolsClient
@@ -320,3 +321,45 @@ def test_an_address_spelled_another_way_is_not_a_new_store(
     assert p.diff("id", respelled, news).replaces == []
     moved = {**first, "store": {**first["store"], "path": path + "-b"}}
     assert p.diff("id", moved, news).replaces == ["store"]
+
+
+def test_check_passes_the_inputs_through_and_names_what_is_wrong(
+    emulator: CommercetoolsEmulator, vault_env: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, vault_env, path)
+    assert (p.check({}, news).inputs, p.check({}, news).failures) == (news, [])
+    unknown = {**news, "scopes": pulumi.output.Unknown()}
+    assert (p.check({}, unknown).inputs, p.check({}, unknown).failures) == (unknown, [])  # judged at up
+    invalid = {k: v for k, v in news.items() if k != "project_key"}
+    result = p.check({}, invalid)
+    assert result.inputs == invalid and [(f.property, f.reason) for f in result.failures] == [
+        ("", "project_key: Field required")
+    ]
+    monkeypatch.setenv("CTP_ADMIN_CLIENT_SECRET", "not-the-admin-secret")
+    refused = p.check({}, news)
+    assert refused.inputs == news and [f.property for f in refused.failures] == [""]
+    assert (
+        "CTP_ADMIN_CLIENT_ID" in refused.failures[0].reason and "not-the-admin-secret" not in refused.failures[0].reason
+    )
+
+
+def test_diff_what_replaces_the_client_and_what_updates_it(
+    emulator: CommercetoolsEmulator, vault_env: OpenBaoServer, admin: str, path: str
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, vault_env, path, rotate_after_days=30)
+    created = p.create(news)
+    olds = created.outs
+
+    def diff(**changes: Any) -> Any:
+        return p.diff(created.id, olds, {**news, **changes})
+
+    same = diff()
+    assert (same.changes, same.replaces, same.delete_before_replace) == (False, [], False)
+    other_project = diff(project_key="other-shop", scopes=["view_orders:other-shop"])
+    assert other_project.replaces == ["project_key"] and other_project.delete_before_replace is False
+    assert diff(rotate_after_days=7).changes is True and diff(rotate_after_days=7).replaces == []
+    assert diff(grace_hours=2).changes is True
+    unknown = diff(scopes=pulumi.output.Unknown())
+    assert (unknown.changes, unknown.replaces) == (True, [])
