@@ -14,7 +14,7 @@ UV     := .tools/uv-$(UV_VERSION)/bin/uv
 WORKERS ?= 2
 PYTEST_ARGS := -n $(WORKERS) --dist loadfile
 
-.PHONY: setup engine demo test test-python test-official lint mutate mutate-check bench bench-profile golden clean
+.PHONY: setup engine demo test test-python test-official lint mutate mutate-check mutate-claims bench bench-profile golden clean
 
 setup: $(STAMP) engine
 
@@ -68,6 +68,10 @@ mutate: setup
 MUTATE_SAMPLE := components/providers/credential_check.py automation/redaction.py policies/rotation.py
 mutate-check: setup
 	$(PY) scripts/mutate.py --check $(MUTATE_SAMPLE)
+
+# SECURITY.md's claims, each against the bug that would break it (scripts/mutate_claims.py): about 2 minutes.
+mutate-claims: setup
+	$(PY) scripts/mutate_claims.py
 
 # Not part of `make test` (CI does not run it): about 16 minutes on 2 cores; writes bench/RESULTS.md.
 bench: setup

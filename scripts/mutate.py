@@ -4,6 +4,7 @@
     python scripts/mutate.py components/scopes.py # some of them
     python scripts/mutate.py --write ...          # also record the scores in tests/MUTATION.md
     python scripts/mutate.py --check ...          # fail if a module scores below what MUTATION.md records
+    python scripts/mutate.py --write --no-run     # record the results of the last run without running again
 
 mutmut copies the code to mutants/ and runs the suite without engine tests there (one pytest process, forked
 per mutant), so the score counts what those tests catch. A mutant is *caught* when a test fails (killed),
@@ -26,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "tests" / "MUTATION.md"
 BEGIN, END = "<!-- scores: written by scripts/mutate.py --write -->", "<!-- /scores -->"
+LIST_BEGIN, LIST_END = "<!-- survivors: written by scripts/mutate.py --write -->", "<!-- /survivors -->"
 CAUGHT = ("killed", "timeout", "caught by type check")
 COUNTED = (*CAUGHT, "survived", "no tests", "suspicious", "segfault")
 NAME_RE = re.compile(r"^(?P<module>.+?)\.x(?:_|ǁ)")  # components.scopes.x_parse_scope__mutmut_3, ...xǁScopeǁ...
@@ -107,10 +109,20 @@ def table(counts: dict[str, Counter[str]]) -> str:
     return "\n".join(rows)
 
 
-def write(report: str, rows: str) -> str:
-    head, _, rest = report.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    return f"{head}{BEGIN}\n{rows}\n{END}{tail}"
+def survivors(statuses: dict[str, str], equivalent: set[str]) -> str:
+    """Every mutant not caught, by function: what MUTATION.md's notes account for."""
+    by_function: dict[str, list[str]] = {}
+    for name, status in sorted(statuses.items()):
+        if status in ("survived", "no tests", "suspicious", "segfault") and name not in equivalent:
+            function, _, number = name.rpartition("__mutmut_")
+            by_function.setdefault(f"{function} ({status})", []).append(number)
+    return "\n".join(f"- `{f}`: {len(n)} ({', '.join(n)})" for f, n in by_function.items()) or "- none"
+
+
+def replace_block(report: str, begin: str, end: str, body: str) -> str:
+    head, _, rest = report.partition(begin)
+    _, _, tail = rest.partition(end)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", help="paths as in [tool.mutmut] only_mutate (default: all of them)")
     parser.add_argument("--write", action="store_true", help="record the scores in tests/MUTATION.md")
     parser.add_argument("--check", action="store_true", help="fail if a module scores below its recorded score")
+    parser.add_argument("--no-run", action="store_true", help="report the last run's results, run nothing")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args(argv)
     configured = configured_modules()
@@ -125,15 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not in [tool.mutmut] only_mutate: {', '.join(unknown)}")
     paths = args.modules or configured
-    run_mutmut(paths, args.max_children)
+    if not args.no_run:
+        run_mutmut(paths, args.max_children)
     report = REPORT.read_text()
-    counts = tally(paths, results(), equivalents(report))
+    statuses = results()
+    counts = tally(paths, statuses, equivalents(report))
     rows = table(counts)
     print(rows)
     if args.write:
         if set(paths) != set(configured):
             parser.error("--write records every module: run it without naming modules")
-        REPORT.write_text(write(report, rows))
+        report = replace_block(report, BEGIN, END, rows)
+        report = replace_block(report, LIST_BEGIN, LIST_END, survivors(statuses, equivalents(report)))
+        REPORT.write_text(report)
     if args.check:
         floor = recorded_scores(report)
         below = [f"{p}: {score(c):.1f} % < {floor[p]:.1f} %" for p, c in counts.items() if score(c) < floor.get(p, 0)]

@@ -1,0 +1,79 @@
+"""scripts/mutate.py's bookkeeping: scores per module, what MUTATION.md records and what CI's check reads back."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from types import ModuleType
+
+from automation.engine import ROOT
+
+
+def load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("mutate_script", ROOT / "scripts" / "mutate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+mutate = load()
+PATHS = ["components/scopes.py", "components/providers/api_client.py"]
+STATUSES = {
+    "components.scopes.x_parse_scope__mutmut_1": "killed",
+    "components.scopes.x_parse_scope__mutmut_2": "killed",
+    "components.scopes.x_parse_scope__mutmut_3": "timeout",
+    "components.scopes.x_closest__mutmut_7": "survived",
+    "components.scopes.xǁScopeǁimplied__mutmut_2": "survived",
+    "components.providers.api_client.xǁApiClientProviderǁcheck__mutmut_1": "no tests",
+    "components.providers.api_client.x__moved__mutmut_3": "killed",
+    "components.scopes_other.x_f__mutmut_1": "survived",  # another module whose name starts the same
+}
+REPORT = """# Mutation testing
+
+| mutant | why |
+|---|---|
+| `components.scopes.x_closest__mutmut_7` | equivalent: the same value either way |
+
+<!-- scores: written by scripts/mutate.py --write -->
+<!-- /scores -->
+
+<!-- survivors: written by scripts/mutate.py --write -->
+<!-- /survivors -->
+"""
+
+
+def test_scores_count_caught_over_all_but_the_explained_equivalents() -> None:
+    counts = mutate.tally(PATHS, STATUSES, mutate.equivalents(REPORT))
+    scopes, client = counts["components/scopes.py"], counts["components/providers/api_client.py"]
+    assert dict(scopes) == {"killed": 2, "timeout": 1, "equivalent": 1, "survived": 1}
+    assert mutate.score(scopes) == 75.0  # 3 caught of 4: the equivalent one is not counted
+    assert mutate.score(client) == 50.0  # `no tests` counts against the module
+
+
+def test_the_written_report_is_read_back_by_the_check() -> None:
+    counts = mutate.tally(PATHS, STATUSES, mutate.equivalents(REPORT))
+    report = mutate.replace_block(REPORT, mutate.BEGIN, mutate.END, mutate.table(counts))
+    report = mutate.replace_block(
+        report, mutate.LIST_BEGIN, mutate.LIST_END, mutate.survivors(STATUSES, mutate.equivalents(report))
+    )
+    assert mutate.recorded_scores(report) == {"components/scopes.py": 75.0, "components/providers/api_client.py": 50.0}
+    assert "- `components.scopes.xǁScopeǁimplied (survived)`: 1 (2)" in report
+    assert "x_closest" not in report.partition(mutate.LIST_BEGIN)[2]  # explained: not listed as open
+    # written twice, the blocks are replaced, not repeated
+    again = mutate.replace_block(report, mutate.BEGIN, mutate.END, mutate.table(counts))
+    assert again.count(mutate.BEGIN) == 1 and again == report
+
+
+def test_the_modules_are_the_configured_ones() -> None:
+    configured = mutate.configured_modules()
+    assert "automation/redaction.py" in configured and all((ROOT / p).is_file() for p in configured)
+    sample = (ROOT / "Makefile").read_text().split("MUTATE_SAMPLE :=")[1].splitlines()[0].split()
+    assert sample and set(sample) <= set(configured)
+    recorded = mutate.recorded_scores((ROOT / "tests" / "MUTATION.md").read_text())
+    assert set(sample) <= set(recorded), "CI's sample must have recorded scores to check against"
+
+
+def test_module_names_match_mutant_names() -> None:
+    assert mutate.module_name("components/providers/api_client.py") == "components.providers.api_client"
