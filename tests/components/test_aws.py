@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import botocore.exceptions
 import botocore.retries.standard
 import pytest
 from botocore.stub import Stubber
 
+from components import aws
 from components.aws import MAX_ATTEMPTS, SecretsManagerClient, SecretsManagerError
 from tests.conftest import CANARY
 from testservers.moto import MotoServer
@@ -279,3 +281,46 @@ def test_missing_region_says_where_to_set_it(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     with pytest.raises(SecretsManagerError, match="no AWS region"):
         SecretsManagerClient()
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [
+        (
+            botocore.exceptions.NoCredentialsError(),
+            "cannot write x: no AWS credentials found. Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or a web identity (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) in the environment "
+            "that runs pulumi (credentials are never read from stack config)",
+        ),
+        (
+            botocore.exceptions.PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"),
+            "cannot write x: the AWS credentials are incomplete or could not be loaded (PartialCredentialsError). "
+            "Check AWS_PROFILE / AWS_* variables in the environment that runs pulumi",
+        ),
+        (
+            botocore.exceptions.CredentialRetrievalError(provider="sso", error_msg="expired"),
+            "cannot write x: the AWS credentials are incomplete or could not be loaded (CredentialRetrievalError). "
+            "Check AWS_PROFILE / AWS_* variables in the environment that runs pulumi",
+        ),
+        (
+            botocore.exceptions.ParamValidationError(report="Invalid length for parameter SecretId, value: 0"),
+            "cannot write x: invalid request parameters SecretId",
+        ),
+        (
+            botocore.exceptions.ReadTimeoutError(endpoint_url="https://e"),
+            f"cannot write x: no answer from https://vpce.example within {aws.CONNECT_TIMEOUT}s/{aws.READ_TIMEOUT}s "
+            f"after {aws.MAX_ATTEMPTS} attempts. Check network access to Secrets Manager (proxy, VPC endpoint)",
+        ),
+        (
+            botocore.exceptions.EndpointConnectionError(endpoint_url="https://e"),
+            f"cannot write x: cannot connect to https://vpce.example after {aws.MAX_ATTEMPTS} attempts. Check the "
+            "region, endpoint_url / AWS_ENDPOINT_URL_SECRETS_MANAGER and network access",
+        ),
+        (botocore.exceptions.DataNotFoundError(data_path="x"), "cannot write x: DataNotFoundError"),
+    ],
+)
+def test_transport_messages_say_what_failed_and_which_setting_fixes_it(error: Exception, text: str) -> None:
+    message = aws.transport_message(
+        error, "cannot write x", "https://vpce.example", "Secrets Manager", "SECRETS_MANAGER"
+    )
+    assert message == text
