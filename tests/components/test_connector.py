@@ -24,6 +24,10 @@ class Mocks(pulumi.runtime.Mocks):
         outs = dict(args.inputs)
         if args.typ.endswith("vault:KvSecret"):
             outs["version"] = 1
+        if args.typ.endswith("aws:SecretsManagerSecret"):
+            outs.update(arn="arn:aws:secretsmanager:eu-central-1:1:secret:x", version_id="v-1")
+        if args.typ.endswith("commercetools:ApiClient"):
+            outs.update(client_id="managed-1", store_state={"version": 3})
         return f"{args.name}-id", outs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -130,3 +134,92 @@ def test_openbao_variables_reach_the_recorded_store_and_the_published_ref(monkey
     settings = store_settings(c, "commercetools-credentials/test")
     assert (settings["address"], settings["namespace"]) == ("https://bao.example.com", "team-a")
     assert secret_ref(c, settings, {"version": 1})["namespace"] == "team-a"
+
+
+def registered(mocks: Mocks, name: str) -> tuple[str, dict[str, Any]]:
+    """A resource's type and inputs as the engine got them (nulls dropped), without its pickled provider."""
+    typ, inputs = mocks.created[name]
+    return typ, {k: v for k, v in inputs.items() if k != "__provider"}
+
+
+@pulumi.runtime.test
+def test_a_secrets_manager_connector_registers_every_setting_and_a_secret_payload(mocks: Mocks) -> Any:
+    from components.config import load_stack_config
+    from components.connector import CommercetoolsConnector, ConnectorArgs
+
+    sm: dict[str, Any] = {"region": "eu-central-1", "endpointUrl": "https://vpce.example.com", "kmsKeyId": "alias/k"}
+    sm |= {"tags": {"team": "a"}, "recoveryWindowDays": 7, "restoreIfDeleted": True}
+    raw = {"patchworks": {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": "id-1", "secretsManager": sm}}
+    c = load_stack_config(raw, lambda _k: (CANARY, True)).connectors[0]
+    connector = CommercetoolsConnector("patchworks", ConnectorArgs.from_config(c))
+
+    def verify(doc: dict[str, Any]) -> None:
+        typ, inputs = registered(mocks, "patchworks-secret")
+        assert typ == "pulumi-python:dynamic/aws:SecretsManagerSecret"
+        data = inputs.pop("data")
+        assert data[SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270" and data["value"]["clientSecret"] == CANARY
+        assert inputs == {
+            "connector": "patchworks",
+            "owner": "commercetools-credentials/test",
+            "name": "commercetools/patchworks",
+            "region": "eu-central-1",
+            "endpoint_url": "https://vpce.example.com",
+            "kms_key_id": "alias/k",
+            "description": "commercetools API client credentials for connector patchworks",
+            "tags": {"team": "a"},
+            "recovery_window_days": 7,
+            "force_delete": False,
+            "restore_if_deleted": True,
+        }
+        assert doc["secretRef"] == {
+            "store": "secretsManager",
+            "arn": "arn:aws:secretsmanager:eu-central-1:1:secret:x",
+            "name": "commercetools/patchworks",
+            "region": "eu-central-1",
+            "versionId": "v-1",
+        }
+
+    return connector.config.apply(verify)
+
+
+@pulumi.runtime.test
+def test_a_managed_connector_registers_its_client_with_every_setting(mocks: Mocks) -> Any:
+    from components.config import load_stack_config
+    from components.connector import CommercetoolsConnector, ConnectorArgs
+
+    raw = {"m": {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "managed": {"rotateAfterDays": 30}}}
+    c = load_stack_config(raw, lambda _k: (None, False)).connectors[0]
+    connector = CommercetoolsConnector("m", ConnectorArgs.from_config(c))
+
+    def verify(doc: dict[str, Any]) -> None:
+        typ, inputs = registered(mocks, "m-client")
+        assert typ == "pulumi-python:dynamic/commercetools:ApiClient"
+        assert inputs == {
+            "connector": "m",
+            "owner": "commercetools-credentials/test",
+            "project_key": PK,
+            "region": "europe-west1.gcp",
+            "auth_url": "https://auth.europe-west1.gcp.commercetools.com",
+            "api_url": "https://api.europe-west1.gcp.commercetools.com",
+            "scopes": [f"view_orders:{PK}"],
+            "token_key": "access_token",
+            "admin": {"env_prefix": "CTP_ADMIN", "vault_mount": "secret", "vault_address": "https://vault.example.com"},
+            "rotate_after_days": 30,
+            "grace_hours": 24,
+            "rotation_request": "",
+            "store_kind": "vault",
+            "store": {
+                "connector": "m",
+                "owner": "commercetools-credentials/test",
+                "address": "https://vault.example.com",
+                "mount": "secret",
+                "path": "commercetools/m",
+                "kv_version": 2,
+                "delete_policy": "delete",
+                "adopt": False,
+            },
+            "secret_keys": {},
+        }
+        assert (doc["clientId"], doc["managed"], doc["secretRef"]["version"]) == ("managed-1", True, 3)
+
+    return connector.config.apply(verify)
