@@ -14,7 +14,7 @@ from policies import resource_types as t
 from policies.aws_secret import AwsSecretConfig, check_aws_secret
 from policies.least_privilege import LeastPrivilegeConfig, check_least_privilege
 from policies.outputs import MIN_SECRET_LENGTH, collect_secrets
-from policies.resources import Resource
+from policies.resources import UNKNOWN, Resource
 from policies.rotation import RotationConfig, check_rotation
 from policies.vault_store import VaultKvConfig, VaultLocation, check_vault_secret
 from tests.policies.builders import PK, connector, urn
@@ -132,3 +132,106 @@ def test_secrets_are_collected_from_nested_lists_with_their_owner() -> None:
         "clientSecret": "short",
     }
     assert collect_secrets(props) == {secret: "inner", "t" * 20: "outer"}
+
+
+def test_endpoint_messages_whole() -> None:
+    from policies.endpoints import (
+        OfficialEndpointsConfig,
+        check_deprecated_region,
+        check_known_region,
+        check_official_endpoints,
+    )
+
+    off = "commercetools-official-endpoints"
+    both = connector(region="europe-west1.gcp", auth_url="https://proxy.example.com", api_url="https://x.example")
+    assert check_official_endpoints(both, "prod", OfficialEndpointsConfig()) == [
+        "connector 'patchworks': authUrl https://proxy.example.com and apiUrl https://x.example are not the "
+        "official hosts https://auth.europe-west1.gcp.commercetools.com and "
+        "https://api.europe-west1.gcp.commercetools.com; remove connectors.patchworks.authUrl and "
+        "connectors.patchworks.apiUrl (the region then decides both), or, for a test or demo stack only, add "
+        f"'prod' to allowedStacks in the {off} policy config"
+    ]
+    # a custom host first, then a region mismatch: the custom one is reported first (inserted at 0)
+    mixed = connector(
+        region="europe-west1.gcp",
+        auth_url="https://auth.us-east-2.aws.commercetools.com",
+        api_url="https://proxy.example.com",
+    )
+    first, second = check_official_endpoints(mixed, "prod", OfficialEndpointsConfig())
+    assert first.startswith("connector 'patchworks': apiUrl https://proxy.example.com is not the official ")
+    assert second == (
+        "connector 'patchworks': authUrl https://auth.us-east-2.aws.commercetools.com serves region us-east-2.aws, "
+        "but connectors.patchworks.region is europe-west1.gcp; remove connectors.patchworks.authUrl and "
+        "connectors.patchworks.apiUrl, or set connectors.patchworks.region to us-east-2.aws"
+    )
+    # an unknown URL (known only after up) is skipped, the other one still judged
+    later = connector(region="europe-west1.gcp", auth_url=UNKNOWN, api_url="https://proxy.example.com")
+    (only,) = check_official_endpoints(later, "prod", OfficialEndpointsConfig())
+    assert "apiUrl https://proxy.example.com is not the official commercetools host" in only
+    (unknown_region,) = check_known_region(connector(connector=None, region="mars-1"))
+    assert unknown_region == (
+        "connector '?': region 'mars-1' is not a commercetools region; set connectors.?.region to one of "
+        "europe-west1.gcp, eu-central-1.aws, us-central1.gcp, us-east-2.aws, australia-southeast1.gcp (the "
+        "Merchant Center URL of the project shows it)"
+    )
+    old = connector(region="europe-west1.gcp", auth_url="https://auth.sphere.io", api_url="https://api.sphere.io")
+    assert check_deprecated_region(old) == [
+        f"connector 'patchworks': {key} https://{kind}.sphere.io is a deprecated commercetools host; remove "
+        "connectors.patchworks.authUrl and connectors.patchworks.apiUrl and set connectors.patchworks.region to "
+        f"europe-west1.gcp (the official host is https://{kind}.europe-west1.gcp.commercetools.com)"
+        for kind, key in (("auth", "authUrl"), ("api", "apiUrl"))
+    ]
+    no_auth = connector(region="europe-west1.gcp", auth_url=None, api_url="https://api.commercetools.co")
+    (api_only,) = check_deprecated_region(no_auth)
+    assert "apiUrl https://api.commercetools.co is a deprecated" in api_only and "us-central1.gcp" in api_only
+
+
+def test_what_counts_as_an_official_url() -> None:
+    from policies.endpoints import official_region
+
+    host = "auth.europe-west1.gcp.commercetools.com"
+    assert official_region(f"https://{host}", "auth") == ("europe-west1.gcp", False)
+    assert official_region(f"https://{host.upper()}:443/", "auth") == ("europe-west1.gcp", False)
+    assert official_region("https://auth.sphere.io", "auth") == ("europe-west1.gcp", True)
+    assert official_region("https://api.commercetools.co", "api") == ("us-central1.gcp", True)
+    for url in (f"https://{host}:444", f"https://user@{host}", f"https://:pw@{host}", f"http://{host}", "https://"):
+        assert official_region(url, "auth") is None, url
+
+
+def test_least_privilege_judges_every_scope_and_names_stores() -> None:
+    cfg = LeastPrivilegeConfig(allowed_scopes_by_connector={"patchworks": ("view_orders",)})
+    c = connector(scopes=["fly_to_moon:x", f"manage_api_clients:{PK}", f"view_products:{PK}:store-eu"])
+    unparsable, privileged, *listed = check_least_privilege(c, "dev", cfg)
+    assert "'fly_to_moon' is not a commercetools scope name" in unparsable  # and the scopes after it judged too
+    assert privileged.startswith(f"connector 'patchworks': scope 'manage_api_clients:{PK}' lets ")
+    assert [m.split("'")[3] for m in listed] == [f"manage_api_clients:{PK}", f"view_products:{PK}:store-eu"]
+    assert all("allowedScopesByConnector['patchworks']" in m for m in listed)
+    assert check_least_privilege(connector("other", scopes=[f"view_products:{PK}"]), "dev", cfg) == []  # no list
+
+
+def test_a_connector_without_a_name_is_named_as_such() -> None:
+    from policies.endpoints import check_deprecated_region
+
+    (lp,) = check_least_privilege(
+        connector(connector=None, scopes=[f"manage_project:{PK}"]), "dev", LeastPrivilegeConfig()
+    )
+    assert lp.startswith("connector '?': scope")
+    (dep,) = check_deprecated_region(connector(connector=None, region="sphere.io"))
+    assert dep.startswith("connector '?': region 'sphere.io' is a deprecated")
+    rot, _expiry = check_rotation(client(connector=None, rotate_after_days=500.0), RotationConfig())
+    assert rot.startswith("connector '?': rotation period 500 days")
+    (vault,) = check_vault_secret(vault_secret_props(connector=None, path="elsewhere/x"), VaultKvConfig())
+    assert vault.startswith("connector '?': Vault location secret/elsewhere/x is outside")
+
+
+def test_vault_locations_match_by_segment_and_addresses_without_a_trailing_slash() -> None:
+    cfg = VaultKvConfig(allowed_addresses=("https://vault.example.com:8200/",))
+    assert check_vault_secret(vault_secret_props(address="https://vault.example.com:8200/"), cfg) == []
+    assert check_vault_secret(vault_secret_props(address="https://vault.example.com:8200"), cfg) == []
+    (outside,) = check_vault_secret(vault_secret_props(path="X/commercetools/a"), VaultKvConfig())
+    assert "Vault location secret/X/commercetools/a is outside" in outside
+    (dot,) = check_vault_secret(vault_secret_props(path="commercetools/./a"), VaultKvConfig())
+    assert dot == (
+        "connector 'patchworks': Vault path 'commercetools/./a' contains '.' or '..'; set "
+        "connectors.patchworks.vault.path to a plain path such as commercetools/patchworks"
+    )
