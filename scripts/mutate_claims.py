@@ -146,6 +146,13 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
         'last = UnreachableError(f"{what}: {_host(url)} did not answer within {self._timeout[1]:g}s {kwargs}")',
         ["tests/hardening/test_leaks.py"],
     ),
+    (
+        "the token request's connection errors never carry the secret",
+        "components/commercetools.py",
+        'f"{what}: cannot connect to {_host(url)} ({_dns_hint(connection_problem(exc))})"',
+        'f"{what}: cannot connect to {_host(url)} ({_dns_hint(connection_problem(exc))}) {kwargs}"',
+        ["tests/hardening/test_leaks.py"],
+    ),
 ]
 
 

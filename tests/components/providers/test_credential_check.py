@@ -100,13 +100,14 @@ def test_checks_run_concurrently(emulator: CommercetoolsEmulator) -> None:
     for i in range(8):
         c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=f"s{i}")
         entries.append(entry(emulator, f"c{i}", c.id, f"s{i}", [f"view_orders:{PK}"]))
-    emulator.faults.add("token", latency=0.5)
+    emulator.faults.add("token", latency=1.0)
     assert CredentialCheckProvider().check({}, props(*entries)).failures == []
-    # Each answer is held 0.5 s. One after another, they would be answered at least 0.5 s apart (3.5 s from
-    # first to last); together, all eight are answered within one such delay of each other.
+    # Each answer is held 1 s. One after another, they would be answered at least 1 s apart (7 s from first to
+    # last); together, all eight within one such delay of each other. A behaviour read through the clock, with a
+    # margin of 7: how fast a check is belongs to the benchmark (bench/RESULTS.md, section 2).
     answered = sorted(r.time for r in emulator.requests if r.endpoint == "token")
     assert len(answered) == 8
-    assert answered[-1] - answered[0] < 0.5
+    assert answered[-1] - answered[0] < 1.0
 
 
 def test_unknown_inputs_are_not_checked(emulator: CommercetoolsEmulator) -> None:
