@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from .errors import CredentialsError
 from .urls import canonical_url
 from .vault import VaultClient, env_setting
 
@@ -100,8 +101,17 @@ class SecretLocation:
         """The document stored here now, or None. It holds the secret: keep it in memory only."""
         if self.store == "secretsManager":
             assert self.name is not None
-            value = self.secrets_manager().get_secret_value(self.name)
-            loaded = json.loads(value.value) if value is not None else None
+            sm = self.secrets_manager()
+            value = sm.get_secret_value(self.name)
+            if value is None:
+                return None
+            try:
+                loaded = json.loads(value.value)
+            except ValueError:
+                raise CredentialsError(
+                    f"{sm.where(self.name)} does not hold a JSON document (changed outside Pulumi?): run "
+                    "`pulumi refresh`, then `pulumi up` writes it again"
+                ) from None
             return loaded if isinstance(loaded, dict) else None
         assert self.path is not None
         vault = self.vault()

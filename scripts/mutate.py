@@ -31,8 +31,9 @@ LIST_BEGIN, LIST_END = "<!-- survivors: written by scripts/mutate.py --write -->
 CAUGHT = ("killed", "timeout", "caught by type check")
 COUNTED = (*CAUGHT, "survived", "no tests", "suspicious", "segfault")
 NAME_RE = re.compile(r"^(?P<module>.+?)\.x(?:_|ǁ)")  # components.scopes.x_parse_scope__mutmut_3, ...xǁScopeǁ...
-EQUIVALENT_RE = re.compile(r"^\| `(?P<name>[^`]+)` \| equivalent", re.MULTILINE)
-SCORE_RE = re.compile(r"^\| `(?P<path>[^`]+\.py)` \|(?:[^|]*\|){6} (?P<score>[\d.]+) % \|$", re.MULTILINE)
+EQUIVALENT_SECTION = "## Equivalent mutants"
+NAMED_RE = re.compile(r"^\| `(?P<name>[^`]+)` \|", re.MULTILINE)
+SCORE_RE = re.compile(r"^\| `(?P<path>[^`]+\.py)` \|.*\| (?P<score>[\d.]+) % \|$", re.MULTILINE)
 
 
 def configured_modules() -> list[str]:
@@ -71,7 +72,9 @@ def results() -> dict[str, str]:
 
 
 def equivalents(report: str) -> set[str]:
-    return {m.group("name") for m in EQUIVALENT_RE.finditer(report)}
+    """The mutants named in the first column of MUTATION.md's "Equivalent mutants" table."""
+    section = report.partition(EQUIVALENT_SECTION)[2].split("\n## ")[0]
+    return {m.group("name") for m in NAMED_RE.finditer(section)}
 
 
 def recorded_scores(report: str) -> dict[str, float]:
@@ -91,20 +94,26 @@ def tally(paths: Iterable[str], statuses: dict[str, str], equivalent: set[str]) 
 
 
 def score(c: Counter[str]) -> float:
+    """Caught over counted, as recorded (one decimal): the check compares like with like."""
     counted = sum(c[s] for s in COUNTED)
-    return 100.0 * sum(c[s] for s in CAUGHT) / counted if counted else 100.0
+    return round(100.0 * sum(c[s] for s in CAUGHT) / counted, 1) if counted else 0.0
+
+
+def unfinished(c: Counter[str]) -> int:
+    """Mutants without a verdict (not checked, interrupted: a collection error is one), which no score may hide."""
+    return sum(n for status, n in c.items() if status not in (*COUNTED, "equivalent"))
 
 
 def table(counts: dict[str, Counter[str]]) -> str:
     rows = [
-        "| module | mutants | killed | timeout | survived | no tests | equivalent | caught |",
-        "|---|---|---|---|---|---|---|---|",
+        "| module | mutants | killed | timeout | survived | no tests | equivalent | not run | caught |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for path, c in counts.items():
         total = sum(c.values())
         rows.append(
             f"| `{path}` | {total} | {c['killed'] + c['caught by type check']} | {c['timeout']} | {c['survived']} "
-            f"| {c['no tests']} | {c['equivalent']} | {score(c):.1f} % |"
+            f"| {c['no tests']} | {c['equivalent']} | {unfinished(c)} | {score(c):.1f} % |"
         )
     return "\n".join(rows)
 
@@ -120,6 +129,8 @@ def survivors(statuses: dict[str, str], equivalent: set[str]) -> str:
 
 
 def replace_block(report: str, begin: str, end: str, body: str) -> str:
+    if report.count(begin) != 1 or report.count(end) != 1:
+        raise ValueError(f"MUTATION.md must hold {begin} and {end} once each")
     head, _, rest = report.partition(begin)
     _, _, tail = rest.partition(end)
     return f"{head}{begin}\n{body}\n{end}{tail}"
@@ -142,7 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         run_mutmut(paths, args.max_children)
     report = REPORT.read_text()
     statuses = results()
-    counts = tally(paths, statuses, equivalents(report))
+    named = equivalents(report)
+    stale = sorted(n for n in named if statuses.get(n) != "survived")
+    if stale:  # mutmut numbers mutants per function: a changed function renumbers them
+        print(
+            f"MUTATION.md names as equivalent mutants that are not survivors now: {', '.join(stale)}", file=sys.stderr
+        )
+    counts = tally(paths, statuses, named)
     rows = table(counts)
     print(rows)
     if args.write:
@@ -153,7 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         REPORT.write_text(report)
     if args.check:
         floor = recorded_scores(report)
-        below = [f"{p}: {score(c):.1f} % < {floor[p]:.1f} %" for p, c in counts.items() if score(c) < floor.get(p, 0)]
+        below = [f"{p}: no score recorded in tests/MUTATION.md" for p in counts if p not in floor]
+        below += [f"{p}: {unfinished(c)} mutants without a verdict" for p, c in counts.items() if unfinished(c)]
+        below += [f"{p}: nothing was mutated" for p, c in counts.items() if not sum(c.values())]
+        below += [f"{p}: {score(c):.1f} % < {floor[p]:.1f} %" for p, c in counts.items() if score(c) < floor.get(p, 0)]
         if below:
             print("mutation score fell below tests/MUTATION.md:\n  " + "\n  ".join(below), file=sys.stderr)
             print("kill the new survivors (`.venv/bin/mutmut results`, `mutmut show NAME`)", file=sys.stderr)

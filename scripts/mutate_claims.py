@@ -156,7 +156,34 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
+def pytest(work: Path, tests: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "no:xdist",
+            "-m",
+            "not engine",
+            *tests,
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def main() -> int:
+    # The claims' tests must pass on the code as it is: otherwise a failure below would prove nothing.
+    every = sorted({t for *_, tests in CASES for t in tests})
+    baseline = pytest(ROOT, every)
+    if baseline.returncode != 0:
+        print("the claims' tests fail without any mutation:\n" + baseline.stdout[-3000:])
+        return 1
     missed = 0
     for claim, path, code, bug, tests in CASES:
         with tempfile.TemporaryDirectory() as tmp:
@@ -170,24 +197,7 @@ def main() -> int:
                 missed += 1
                 continue
             target.write_text(text.replace(code, bug))
-            proc = subprocess.run(
-                [
-                    str(ROOT / ".venv" / "bin" / "python"),
-                    "-m",
-                    "pytest",
-                    "-q",
-                    "-x",
-                    "-p",
-                    "no:xdist",
-                    "-m",
-                    "not engine",
-                    *tests,
-                ],
-                cwd=work,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            proc = pytest(work, tests)
             failed = next((line[7:] for line in proc.stdout.splitlines() if line.startswith("FAILED ")), "")
             caught = proc.returncode == 1 and failed
             missed += not caught

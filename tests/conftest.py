@@ -64,14 +64,16 @@ def moto_server() -> Iterator[MotoServer]:
 
 
 @pytest.fixture
-def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoServer:
-    """moto's endpoints and dummy credentials in the environment; the developer's ~/.aws is out of reach."""
+def aws_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MotoServer]:
+    """moto's endpoints and dummy credentials in the environment; the developer's ~/.aws is out of reach. The
+    server is shared by the session: a fault a test left unused is cleared, or it would fail a later test."""
     for key, value in moto_server.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return moto_server
+    yield moto_server
+    moto_server.faults.clear()
 
 
 @pytest.fixture

@@ -76,8 +76,10 @@ class AwsFaults:
         return fault
 
     def clear(self) -> None:
+        """Forget the faults and the log of calls."""
         with self._lock:
             self._faults.clear()
+            self._calls.clear()
 
     def calls(self, action: str | None = None) -> list[AwsCall]:
         with self._lock:
@@ -113,8 +115,9 @@ def _call(environ: dict[str, Any], body: bytes) -> AwsCall | None:
 
 def _with_faults(app: WsgiApp, faults: AwsFaults) -> WsgiApp:
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        if not environ.get("CONTENT_LENGTH"):  # no body, or a streamed one (S3): not a JSON-protocol call
+            return app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
         environ["wsgi.input"] = io.BytesIO(body)
         call = _call(environ, body)
         fault = faults.record(call) if call is not None else None
@@ -132,7 +135,13 @@ def _with_faults(app: WsgiApp, faults: AwsFaults) -> WsgiApp:
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
             seen["status"], seen["headers"] = status, headers
 
-        raw = b"".join(app(environ, capture))
+        answer_parts = app(environ, capture)
+        try:
+            raw = b"".join(answer_parts)
+        finally:
+            close = getattr(answer_parts, "close", None)  # the WSGI contract: close what the app returned
+            if close is not None:
+                close()
         if fault.corrupt and seen["status"].startswith("200"):
             answer = json.loads(raw)
             answer["SecretString"] = json.dumps({"corrupted": True})

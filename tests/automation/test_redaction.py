@@ -91,3 +91,22 @@ def test_redact_summary_masks_every_text_of_the_summary() -> None:
     assert r.client_id.after == "[secret]" and r.store == Change({"path": "[secret]"}, {"[secret]": "x"})
     assert r.resources == [ResourceChange("[secret]-secret", "update", ["[secret]"])]
     assert redacted.violations[0].message == "message [secret]" and redacted.warnings == ["stack warning [secret]"]
+
+
+def test_redact_summary_knows_every_text_field() -> None:
+    """redact_summary names the fields it masks: a field added to these types must be added there too."""
+    from dataclasses import fields
+
+    assert [f.name for f in fields(ResourceChange)] == ["name", "op", "keys"]
+    assert [f.name for f in fields(Violation)] == ["policy", "level", "connector", "message"]
+    assert [f.name for f in fields(Change)] == ["before", "after"]
+    text_fields = {f.name for f in fields(ConnectorSummary)} - {"name", "op", "check", "managed", "rotation"}
+    assert text_fields == {"scopes", "region", "client_id", "store", "resources", "errors", "warnings"}
+    assert {f.name for f in fields(Summary)} - {
+        "stack",
+        "preview_failed",
+        "changes",
+        "connectors",
+        "policy_packs",
+        "redact",
+    } == {"violations", "errors", "warnings"}

@@ -125,3 +125,12 @@ def test_rotation_reads_a_managed_connectors_config_without_a_client_id() -> Non
     assert (
         connector_config("p", {"projectKey": PK, "scopes": [f"view_orders:{PK}"]}) == "connectors.p.clientId is not set"
     )
+
+
+def test_a_secrets_manager_value_that_is_not_json_is_a_clear_error(aws_env: MotoServer) -> None:
+    name = f"loc/{uuid.uuid4().hex}"
+    loc = SecretLocation("secretsManager", name=name, region="eu-central-1", endpoint_url=aws_env.url)
+    assert loc.read() is None  # nothing there yet
+    loc.secrets_manager().create_secret(name, "not json", client_request_token=str(uuid.uuid4()))
+    with pytest.raises(CredentialsError, match=r"does not hold a JSON document .* `pulumi refresh`"):
+        loc.read()

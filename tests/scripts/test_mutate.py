@@ -34,7 +34,15 @@ REPORT = """# Mutation testing
 
 | mutant | why |
 |---|---|
-| `components.scopes.x_closest__mutmut_7` | equivalent: the same value either way |
+| `components.scopes.x_parse_scope__mutmut_1` | a table of another section: not an equivalent |
+
+## Equivalent mutants
+
+| mutant | why it is equivalent |
+|---|---|
+| `components.scopes.x_closest__mutmut_7` | the same value either way |
+
+## Survivors
 
 <!-- scores: written by scripts/mutate.py --write -->
 <!-- /scores -->
@@ -50,6 +58,15 @@ def test_scores_count_caught_over_all_but_the_explained_equivalents() -> None:
     assert dict(scopes) == {"killed": 2, "timeout": 1, "equivalent": 1, "survived": 1}
     assert mutate.score(scopes) == 75.0  # 3 caught of 4: the equivalent one is not counted
     assert mutate.score(client) == 50.0  # `no tests` counts against the module
+
+
+def test_only_the_equivalent_table_names_equivalents_and_unfinished_mutants_are_counted() -> None:
+    assert mutate.equivalents(REPORT) == {"components.scopes.x_closest__mutmut_7"}
+    counts = mutate.tally(
+        ["components/scopes.py"], {**STATUSES, "components.scopes.x_f__mutmut_9": "not checked"}, set()
+    )
+    assert mutate.unfinished(counts["components/scopes.py"]) == 1
+    assert mutate.score(mutate.Counter()) == 0.0  # nothing mutated is no pass
 
 
 def test_the_written_report_is_read_back_by_the_check() -> None:

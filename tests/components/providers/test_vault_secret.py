@@ -133,7 +133,7 @@ def test_what_replaces_the_secret_and_what_updates_it(vault_env: OpenBaoServer, 
 
     unchanged = diff()
     assert (unchanged.changes, unchanged.replaces, unchanged.delete_before_replace) == (False, [], False)
-    spelled = diff(address=vault_env.url.upper().replace("HTTP://", "http://") + "/")
+    spelled = diff(address=vault_env.url.replace("http://", "HTTP://") + "/")  # scheme case, trailing slash
     assert (spelled.changes, spelled.replaces) == (False, [])
     assert diff(address="https://other-vault.example.com").replaces == ["address"]
     assert diff(path=f"{path}-moved").replaces == ["path"] and diff(mount="kv").replaces == ["mount"]
