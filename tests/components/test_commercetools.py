@@ -257,3 +257,40 @@ def test_get_and_delete_of_a_missing_client(emulator: CommercetoolsEmulator) -> 
     with pytest.raises(CommercetoolsError, match=r"delete API client: HTTP 500") as deleted:
         ct.delete_api_client(token, PK, admin.id)
     assert got.value.status == deleted.value.status == 500
+
+
+def test_a_token_carries_what_commercetools_answered(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    token = client_for(emulator).request_token(c.id, CANARY, [f"view_orders:{PK}"])
+    assert (token.scope, token.expires_in, token.token_type) == (f"view_orders:{PK}", 172800, "Bearer")
+
+
+def test_a_token_key_that_holds_no_string_is_refused_with_the_fix(emulator: CommercetoolsEmulator) -> None:
+    """tokenKey pointing at another field of the answer (here the lifetime, a number) is not a token."""
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    with pytest.raises(CommercetoolsError) as err:
+        client_for(emulator).request_token(c.id, CANARY, None, token_key="expires_in")
+    assert err.value.status == 200 and str(err.value) == (
+        "the token endpoint answered 200 without a 'expires_in' field; check tokenKey (commercetools uses "
+        "access_token) and that authUrl points at a commercetools auth host"
+    )
+
+
+def test_api_client_calls_name_themselves_in_errors_and_page(emulator: CommercetoolsEmulator) -> None:
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret="admin-secret")
+    ct = client_for(emulator, sleep=lambda _s: None)
+    token = ct.request_token(admin.id, "admin-secret", None)
+    made = [
+        ct.create_api_client(token, PK, {"name": f"page-{i}", "scope": f"view_orders:{PK}"})["id"] for i in range(3)
+    ]
+    everyone = ct.query_api_clients(token, PK)["results"]
+    page = ct.query_api_clients(token, PK, limit=1, offset=1)
+    assert (page["limit"], page["offset"], len(page["results"])) == (1, 1, 1)
+    assert (
+        page["results"][0]["id"] == everyone[1]["id"] and len(everyone) == 4 and set(made) < {c["id"] for c in everyone}
+    )
+    emulator.faults.add("api_clients", status=403, times=2)
+    with pytest.raises(CommercetoolsError, match=r"^create API client: HTTP 403 "):
+        ct.create_api_client(token, PK, {"name": "x", "scope": f"view_orders:{PK}"})
+    with pytest.raises(CommercetoolsError, match=r"^query API clients: HTTP 403 "):
+        ct.query_api_clients(token, PK)
