@@ -672,3 +672,26 @@ def test_which_hosts_may_receive_the_credentials(
     from components.config import _may_receive_credentials
 
     assert _may_receive_credentials(url, kind) is may
+
+
+def test_the_scope_grammar_corners() -> None:
+    from components.scopes import Scope, admin_scope_problem, granted_covers, parse_scope
+
+    implied = parse_scope(f"manage_orders:{PK}:store-1").implied()
+    assert implied == {Scope("manage_orders", PK, "store-1"), Scope("view_orders", PK, "store-1")}
+    assert parse_scope(f"view_orders:{PK}").implied() == {Scope("view_orders", PK, None)}
+    # an unknown scope in the grant is skipped, not the end of the grant
+    assert granted_covers(f"not_a_scope:{PK} view_orders:{PK}", [parse_scope(f"view_orders:{PK}")]) == []
+    with pytest.raises(ValueError) as unknown:
+        parse_scope(f"fly_to_moon:{PK}")
+    assert str(unknown.value) == (
+        f"scope 'fly_to_moon:{PK}': 'fly_to_moon' is not a commercetools scope name; the names are listed in "
+        "components/scopes.py (CATALOGUE)"
+    )
+    with pytest.raises(ValueError) as key:
+        parse_scope("view_orders:x")
+    assert str(key.value) == "scope 'view_orders:x': 'x' is not a valid project key"
+    problem = admin_scope_problem(f"view_orders:{PK}", PK)
+    assert problem is not None and "manage_project does not grant" not in problem
+    with_hint = admin_scope_problem(f"manage_project:{PK}", PK)
+    assert with_hint is not None and with_hint.endswith(" (manage_project does not grant the API Clients API)")

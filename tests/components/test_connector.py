@@ -101,6 +101,19 @@ def test_check_inputs_cover_the_form(mocks: Mocks) -> Any:
         wrapped = inputs["connectors"]
         assert wrapped[SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
         entry = wrapped["value"]["patchworks"]
+        assert set(entry) == {
+            "connector",
+            "project_key",
+            "region",
+            "auth_url",
+            "api_url",
+            "scopes",
+            "client_id",
+            "client_secret",
+            "token_key",
+            "enabled",
+        }
+        assert entry["client_secret"] == CANARY
         assert entry["scopes"] == [f"view_orders:{PK}"]
         assert entry["auth_url"] == "https://auth.europe-west1.gcp.commercetools.com"
         assert (entry["token_key"], entry["enabled"]) == ("access_token", True)

@@ -74,6 +74,12 @@ def test_check_fails_when_the_token_lacks_a_requested_scope(emulator: Commerceto
     (failure,) = result.failures
     assert f"connector 'a' (project {PK}" in failure.reason
     assert f"token granted without view_products:{PK}. The client does not hold these scopes" in failure.reason
+    emulator.faults.clear()
+    three = [*wanted, f"view_customers:{PK}"]
+    c3 = emulator.backend.add_client(PK, three, secret=CANARY)
+    emulator.faults.add("token", grant_scope=f"view_orders:{PK}")
+    (two_missing,) = CredentialCheckProvider().check({}, props(entry(emulator, "a", c3.id, CANARY, three))).failures
+    assert f"token granted without view_products:{PK} view_customers:{PK}." in two_missing.reason  # as asked
     assert "remove them from connectors.a.scopes" in failure.reason and f"view_orders:{PK}" not in failure.reason
     assert CANARY not in failure.reason
 
