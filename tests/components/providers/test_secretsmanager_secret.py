@@ -404,3 +404,63 @@ def test_refresh_reports_the_remote_version_and_drops_a_deleted_secret(aws_env: 
     sm().delete_secret(name, force=True)
     gone = p.read(created.id, created.outs)
     assert (gone.id, gone.outs) == (None, {})
+
+
+def test_an_update_touches_only_what_changed_and_keeps_the_version(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, description="first"))
+    outs = created.outs
+    assert outs is not None
+    before = len(aws_env.faults.calls("UpdateSecret"))
+    tagged = p.update(created.id, outs, props(aws_env, name, description="first", tags={"team": "b"})).outs
+    assert tagged is not None
+    assert len(aws_env.faults.calls("UpdateSecret")) == before  # key and description unchanged: no call
+    assert {k: tagged[k] for k in ("arn", "version_id", "salt", "digest")} == {
+        k: outs[k] for k in ("arn", "version_id", "salt", "digest")
+    }
+    found = sm().describe_secret(name)
+    assert found is not None and found.tags["team"] == "b" and len(found.version_stages) == 1
+    cleared = p.update(created.id, tagged, props(aws_env, name, description=None, tags={"team": "b"})).outs
+    assert cleared is not None
+    (call,) = aws_env.faults.calls("UpdateSecret")[before:]
+    sent = {k: v for k, v in call.params.items() if k != "ClientRequestToken"}  # boto3 adds one of its own
+    assert sent == {"SecretId": outs["arn"], "Description": ""}  # only what changed: the description, emptied
+    # settings that later calls read only: the state moves, AWS hears nothing
+    calls = len(aws_env.faults.calls())
+    quiet = p.update(created.id, cleared, props(aws_env, name, description=None, tags={"team": "b"}, force_delete=True))
+    assert quiet.outs is not None and quiet.outs["force_delete"] is True and len(aws_env.faults.calls()) == calls
+    assert {k: quiet.outs[k] for k in ("arn", "version_id", "salt", "digest")} == {
+        k: outs[k] for k in ("arn", "version_id", "salt", "digest")
+    }
+
+
+def test_an_update_of_a_value_deleted_or_scheduled_for_deletion_outside_pulumi(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, secret="s1"))
+    sm().delete_secret(name, recovery_window_days=7)
+    with pytest.raises(SecretsManagerError) as scheduled:
+        p.update(created.id, created.outs, props(aws_env, name, secret="s2"))
+    assert "is scheduled for deletion" in str(scheduled.value) and "restoreIfDeleted" in str(scheduled.value)
+    restored = p.update(created.id, created.outs, props(aws_env, name, secret="s2", restore_if_deleted=True))
+    found = sm().describe_secret(name)
+    assert found is not None and not found.scheduled_for_deletion and current(name)["clientSecret"] == "s2"
+    assert restored.outs is not None
+    data_digest = digest(created.outs["salt"], {"clientId": "abc", "clientSecret": "s2"})
+    assert restored.outs["version_id"] == request_token(created.id, data_digest, created.outs["version_id"])
+    sm().delete_secret(name, force=True)
+    with pytest.raises(SecretsManagerError) as gone:
+        p.update(created.id, restored.outs, props(aws_env, name, secret="s3"))
+    assert str(gone.value) == (
+        f"{sm().where(name)} no longer exists (deleted outside Pulumi?). Run `pulumi refresh`, then `pulumi up` "
+        "creates it again"
+    )
+
+
+def test_refresh_of_a_value_that_is_not_json_is_drift(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name))
+    assert p.read(created.id, created.outs).outs["digest"] == created.outs["digest"]  # JSON, same object
+    sm().put_secret_value(name, "plain text", client_request_token=str(uuid.uuid4()))
+    one, two = (p.read(created.id, created.outs).outs["digest"] for _ in range(2))
+    assert one == two != created.outs["digest"]
+    assert p.diff(created.id, p.read(created.id, created.outs).outs, props(aws_env, name)).changes is True
