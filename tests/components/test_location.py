@@ -134,3 +134,52 @@ def test_a_secrets_manager_value_that_is_not_json_is_a_clear_error(aws_env: Moto
     loc.secrets_manager().create_secret(name, "not json", client_request_token=str(uuid.uuid4()))
     with pytest.raises(CredentialsError, match=r"does not hold a JSON document .* `pulumi refresh`"):
         loc.read()
+
+
+def test_kv_v1_and_state_from_before_a_setting_was_recorded(vault_env: OpenBaoServer) -> None:
+    """KV v1 is read as KV v1; state without a mount or KV version means `secret` and 2 (their defaults)."""
+    import hvac
+
+    admin = hvac.Client(url=vault_env.url, token=vault_env.root_token)
+    admin.sys.enable_secrets_engine("kv", path=f"kv1-{uuid.uuid4().hex[:6]}", options={"version": "1"})
+    mount = [m for m in admin.sys.list_mounted_secrets_engines()["data"] if m.startswith("kv1-")][-1].rstrip("/")
+    admin.secrets.kv.v1.create_or_update_secret("a/b", {"clientSecret": CANARY}, mount_point=mount)
+    v1 = SecretLocation.from_settings(
+        "vault", {"address": vault_env.url, "mount": mount, "path": "a/b", "kv_version": 1}
+    )
+    assert (v1.store, v1.kv_version, v1.read()) == ("vault", 1, {"clientSecret": CANARY})
+    old = SecretLocation.from_settings("vault", {"address": vault_env.url, "path": "a/b"})
+    assert (old.mount, old.kv_version, old.namespace) == ("secret", 2, None)
+    assert SecretLocation.of(connector()).store == "vault"
+
+
+def test_a_vault_address_left_to_the_environment_is_recorded_empty_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    monkeypatch.delenv("BAO_ADDR", raising=False)
+    assert SecretLocation.of(connector()).address == ""  # VaultClient then says where to set it
+
+
+def test_a_secrets_manager_value_that_is_json_but_not_an_object_is_no_document(aws_env: MotoServer) -> None:
+    name = f"loc/{uuid.uuid4().hex}"
+    loc = SecretLocation("secretsManager", name=name, region="eu-central-1", endpoint_url=aws_env.url)
+    loc.secrets_manager().create_secret(name, '["a", "list"]', client_request_token=str(uuid.uuid4()))
+    assert loc.read() is None
+
+
+def test_stores_refresh_reports_the_state_or_none(vault_env: OpenBaoServer) -> None:
+    settings = {
+        "connector": "p",
+        "owner": OWNER,
+        "address": vault_env.url,
+        "namespace": None,
+        "mount": "secret",
+        "path": f"loc/{uuid.uuid4().hex}",
+        "kv_version": 2,
+        "delete_policy": "delete",
+        "adopt": False,
+    }
+    state = stores.write("vault", settings, {"clientId": "abc", "clientSecret": CANARY}, None)
+    refreshed = stores.refresh("vault", state)
+    assert refreshed is not None and refreshed["id"] == state["id"] and refreshed["version"] == 1
+    stores.delete("vault", state)
+    assert stores.refresh("vault", state) is None

@@ -227,3 +227,15 @@ def test_the_manage_project_advice_says_what_to_do(emulator: CommercetoolsEmulat
         "Create an API client with exactly connectors.a.scopes (least privilege: never manage_project in "
         "production) and use its ID and secret"
     )
+
+
+def test_update_checks_again_and_refuses_what_no_longer_works(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    p = props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"]))
+    provider = CredentialCheckProvider()
+    created = provider.create(p)
+    updated = provider.update(created.id, created.outs, p)
+    assert updated.outs == {"connectors": p["connectors"], "verified": {"a": True}}
+    wrong = props(entry(emulator, "a", c.id, "not-the-secret", [f"view_orders:{PK}"]))
+    with pytest.raises(CommercetoolsError, match="client ID or secret rejected"):
+        provider.update(created.id, created.outs, wrong)
