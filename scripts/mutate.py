@@ -113,7 +113,8 @@ def table(counts: dict[str, Counter[str]]) -> str:
         total = sum(c.values())
         rows.append(
             f"| `{path}` | {total} | {c['killed'] + c['caught by type check']} | {c['timeout']} | {c['survived']} "
-            f"| {c['no tests']} | {c['equivalent']} | {unfinished(c)} | {score(c):.1f} % |"
+            f"| {c['no tests']} | {c['equivalent']} | {unfinished(c)} | "
+            + (f"{score(c):.1f} % |" if sum(c[s] for s in COUNTED) else "not run |")
         )
     return "\n".join(rows)
 
