@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     report = REPORT.read_text()
     statuses = results()
     named = equivalents(report)
-    stale = sorted(n for n in named if statuses.get(n) != "survived")
+    modules = {module_name(p) for p in paths}
+    mine = {n for n in named if (match := NAME_RE.match(n)) and match.group("module") in modules}
+    stale = sorted(n for n in mine if statuses.get(n) != "survived")
     if stale:  # mutmut numbers mutants per function: a changed function renumbers them
         print(
             f"MUTATION.md names as equivalent mutants that are not survivors now: {', '.join(stale)}", file=sys.stderr
