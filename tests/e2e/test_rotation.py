@@ -158,8 +158,11 @@ def test_scheduled_rotation_at_up(
     assert second != first and clients(emulator) == {second}
 
 
-def provided(project: PulumiProject, emulator: CommercetoolsEmulator) -> tuple[Any, Any]:
-    """A stack with a client made by hand (secret `old-secret`), up; returns (admin client, that client)."""
+def provided(
+    project: PulumiProject, emulator: CommercetoolsEmulator, store: dict[str, Any] | None = None
+) -> tuple[Any, Any]:
+    """A stack with a client made by hand (secret `old-secret`), up; returns (admin client, that client).
+    `store`: the connector's store settings (default: Vault at <uid>/patchworks)."""
     admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], name="admin", secret="admin-secret")
     old = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name="by-hand", secret="old-secret")
     project.init()
@@ -173,7 +176,7 @@ def provided(project: PulumiProject, emulator: CommercetoolsEmulator) -> tuple[A
                     "clientId": old.id,
                     "authUrl": emulator.url,
                     "apiUrl": emulator.url,
-                    "vault": {"path": f"{project.uid}/patchworks"},
+                    **(store or {"vault": {"path": f"{project.uid}/patchworks"}}),
                 }
             }
         }
@@ -209,26 +212,9 @@ def test_rotation_checks_secrets_manager_through_the_connectors_endpoint(
     is in use (it used the job's default and failed here)."""
     project = aws_project
     project.env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = "http://127.0.0.1:9"  # the job's default: nothing answers
-    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], name="admin", secret="admin-secret")
-    old = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name="by-hand", secret="old-secret")
     name = f"e2e/{project.uid}/patchworks"
-    project.init()
-    project.run("config", "set", "--secret", "clientSecret-patchworks", stdin="old-secret")
-    project.write_config(
-        {
-            "connectors": {
-                "patchworks": {
-                    "projectKey": PK,
-                    "scopes": [f"view_orders:{PK}"],
-                    "clientId": old.id,
-                    "authUrl": emulator.url,
-                    "apiUrl": emulator.url,
-                    "secretsManager": {"name": name, "region": REGION, "endpointUrl": aws_env.url},
-                }
-            }
-        }
-    )
-    project.run("up", "--yes", "--skip-preview")
+    store = {"secretsManager": {"name": name, "region": REGION, "endpointUrl": aws_env.url}}
+    admin, old = provided(project, emulator, store)
     project.env.update(CTP_ADMIN_CLIENT_ID=admin.id, CTP_ADMIN_CLIENT_SECRET="admin-secret")
     row = json.loads(automation(project, "rotate", "--stack", "test", "--json").stdout)["connectors"][0]
     assert (row["step"], row["verified"], row["error"]) == ("done", True, None)
