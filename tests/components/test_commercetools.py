@@ -294,3 +294,97 @@ def test_api_client_calls_name_themselves_in_errors_and_page(emulator: Commercet
         ct.create_api_client(token, PK, {"name": "x", "scope": f"view_orders:{PK}"})
     with pytest.raises(CommercetoolsError, match=r"^query API clients: HTTP 403 "):
         ct.query_api_clients(token, PK)
+
+
+def test_base_urls_lose_only_their_trailing_slash(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    ct = CommercetoolsClient(emulator.url + "/", emulator.url + "/", retry=FAST)
+    ct.request_token(c.id, CANARY, None)
+    assert emulator.requests[-1].path == "/oauth/token"
+    assert (
+        CommercetoolsClient("https://auth.example/PX/", "https://api.example/X/").auth_url == "https://auth.example/PX"
+    )
+    assert CommercetoolsClient("https://auth.example/PX/", "https://api.example/X/").api_url == "https://api.example/X"
+
+
+def test_every_request_identifies_the_tool_and_asks_for_json(emulator: CommercetoolsEmulator) -> None:
+    """commercetools support finds a tool's calls by User-Agent; Accept keeps proxies from answering HTML."""
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret=CANARY)
+    ct = client_for(emulator)
+    ct.query_api_clients(ct.request_token(admin.id, CANARY, None), PK)
+    assert [(e.endpoint, e.user_agent, e.accept) for e in emulator.requests] == [
+        ("token", "ctp-credentials", "application/json"),
+        ("api_clients", "ctp-credentials", "application/json"),
+    ]
+
+
+def test_a_token_answer_without_optional_fields_reads_as_empty(emulator: CommercetoolsEmulator) -> None:
+    """The reference lists scope, expires_in and token_type; an answer without them must not invent any (an
+    empty scope then fails the credential check's grant comparison, the safe side)."""
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    emulator.faults.add("token", answer={"access_token": "t"}, times=1)
+    token = client_for(emulator).request_token(c.id, CANARY, None)
+    assert (token.scope, token.expires_in, token.token_type) == ("", 0, "")
+    emulator.faults.add("token", answer={"access_token": "t", "expires_in": None}, times=1)
+    assert client_for(emulator).request_token(c.id, CANARY, None).expires_in == 0
+
+
+def test_an_answer_that_is_not_a_json_object_is_an_error_naming_the_host(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    host = emulator.url.removeprefix("http://")
+    emulator.faults.add("token", answer="<html>sign in to the proxy</html>", times=1)
+    with pytest.raises(CommercetoolsError) as page:
+        client_for(emulator).request_token(c.id, CANARY, None)
+    assert (str(page.value), page.value.status) == (f"token request: answer from {host} is not JSON", 200)
+    emulator.faults.add("token", answer=["not", "an", "object"], times=1)
+    with pytest.raises(CommercetoolsError) as array:
+        client_for(emulator).request_token(c.id, CANARY, None)
+    assert (str(array.value), array.value.status) == ("token request: answer is not a JSON object", 200)
+
+
+def test_a_create_is_retried_on_429_only(emulator: CommercetoolsEmulator) -> None:
+    """429 means commercetools did not take the request, so a create may be repeated; after a 503 the client
+    may exist, and a second create would make a second client."""
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret=CANARY)
+    ct = client_for(emulator, sleep=lambda _s: None)
+    token = ct.request_token(admin.id, CANARY, None)
+    emulator.faults.add("api_clients", status=429, times=1)
+    made = ct.create_api_client(token, PK, {"name": "after-429", "scope": f"view_orders:{PK}"})
+    assert made["name"] == "after-429" and emulator.count("api_clients") == 2
+    emulator.faults.add("api_clients", status=503, times=1)
+    with pytest.raises(CommercetoolsError) as err:
+        ct.create_api_client(token, PK, {"name": "after-503", "scope": f"view_orders:{PK}"})
+    assert (err.value.status, err.value.code, emulator.count("api_clients")) == (503, "ServiceUnavailable", 3)
+    assert "gave up" not in str(err.value)
+
+
+def test_no_wait_after_the_last_attempt(emulator: CommercetoolsEmulator) -> None:
+    """Backoff between attempts only: a wait after the last one delays the error for nothing."""
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    emulator.faults.add("token", status=503)
+    slept: list[float] = []
+    with pytest.raises(CommercetoolsError) as err:
+        client_for(emulator, sleep=slept.append).request_token(c.id, CANARY, None)
+    assert slept == [0.01, 0.02]  # FAST's backoff, twice for three attempts
+    assert (err.value.status, err.value.code) == (503, "ServiceUnavailable")  # kept when giving up
+    refused: list[float] = []
+    client = CommercetoolsClient("http://127.0.0.1:9", "http://127.0.0.1:9", retry=FAST, sleep=refused.append)
+    with pytest.raises(UnreachableError):
+        client.request_token("id", CANARY, None)
+    assert refused == [0.01, 0.02]
+
+
+def test_a_timeout_message_names_the_host_and_the_wait(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    emulator.faults.add("token", latency=0.5)
+    with pytest.raises(UnreachableError) as err:
+        client_for(emulator, timeout=(1.0, 0.1), sleep=lambda _s: None).request_token(c.id, CANARY, None)
+    host = emulator.url.removeprefix("http://")
+    assert str(err.value) == f"token request: {host} did not answer within 0.1s (gave up after 3 attempts)"
+
+
+def test_a_request_requests_cannot_send_names_the_problem_and_the_host() -> None:
+    client = CommercetoolsClient("ftp://127.0.0.1:9", "ftp://127.0.0.1:9", retry=FAST, sleep=lambda _s: None)
+    with pytest.raises(UnreachableError) as err:
+        client.request_token("id", CANARY, None)
+    assert str(err.value) == "token request: InvalidSchema talking to 127.0.0.1:9"

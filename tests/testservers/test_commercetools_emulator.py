@@ -749,6 +749,27 @@ def test_fault_grant_scope_answers_a_narrower_grant(
     assert request_token(emu, http, admin.id, "wrong").status_code == 401  # a refusal stays a refusal
 
 
+def test_fault_answer_replaces_the_answer_without_serving_the_request(
+    emu: CommercetoolsEmulator, http: requests.Session, admin: ApiClientRecord
+) -> None:
+    emu.faults.add("token", answer="<html>proxy login</html>", times=1)
+    page = request_token(emu, http, admin.id, "wrong")  # not served: no credential check either
+    assert (page.status_code, page.text, page.headers["Content-Type"]) == (200, "<html>proxy login</html>", "text/html")
+    emu.faults.add("token", answer={"access_token": "t"}, times=1)
+    bare = request_token(emu, http, admin.id, admin.secret)
+    assert bare.json() == {"access_token": "t"} and bare.headers["Content-Type"].startswith("application/json")
+    assert request_token(emu, http, admin.id, admin.secret).json()["token_type"] == "Bearer"  # used up
+
+
+def test_request_log_records_how_the_caller_identifies_itself(
+    emu: CommercetoolsEmulator, http: requests.Session, admin: ApiClientRecord
+) -> None:
+    http.get(f"{emu.url}/{PK}/api-clients", headers={"User-Agent": "probe/1", "Accept": "application/json"})
+    entry = emu.requests[-1]
+    assert (entry.user_agent, entry.accept) == ("probe/1", "application/json")
+    assert entry.to_json()["userAgent"] == "probe/1" and entry.to_json()["accept"] == "application/json"
+
+
 def test_fault_validation() -> None:
     with pytest.raises(ValueError, match="endpoint"):
         Fault("nope")
@@ -761,6 +782,11 @@ def test_fault_validation() -> None:
     with pytest.raises(ValueError, match="grant_scope"):
         Fault("api_clients", grant_scope=f"view_orders:{PK}")
     assert Fault.from_json({"endpoint": "token", "grantScope": "a:b"}).grant_scope == "a:b"
+    with pytest.raises(ValueError, match="answer is a JSON object"):
+        Fault("token", answer=3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cannot go with status"):
+        Fault("token", answer="x", status=503)
+    assert Fault.from_json({"endpoint": "token", "answer": [1]}).to_json()["answer"] == [1]
 
 
 def test_stop_interrupts_latency(http: requests.Session) -> None:

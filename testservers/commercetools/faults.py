@@ -20,6 +20,9 @@ class Fault:
     with neither, the request is served normally after the delay. `grant_scope` (token endpoint only) serves a
     token request normally but answers with this `scope` instead: a token granted with less than was asked,
     which the reference does not describe commercetools doing, so callers that check the grant can be tested.
+    `answer` replaces the endpoint's answer with a 200 carrying this body, without serving the request: a dict
+    or list is sent as JSON (a token answer without the fields the reference lists), a str as text/html (what a
+    proxy or captive portal answers). Neither is commercetools behaviour; they test how callers cope.
     `times=None` keeps the fault until cleared; otherwise each matching request uses one up.
     """
 
@@ -30,6 +33,7 @@ class Fault:
     drop: bool = False
     times: int | None = None
     grant_scope: str | None = None
+    answer: dict[str, Any] | list[Any] | str | None = None
 
     def __post_init__(self) -> None:
         if self.endpoint not in FAULT_ENDPOINTS:
@@ -52,6 +56,10 @@ class Fault:
             raise ValueError("times must be a positive integer or None")
         if self.grant_scope is not None and (self.endpoint != "token" or not isinstance(self.grant_scope, str)):
             raise ValueError("grant_scope is a string, for the token endpoint only")
+        if self.answer is not None and not isinstance(self.answer, dict | list | str):
+            raise ValueError("answer is a JSON object or array, or a string sent as text/html")
+        if self.answer is not None and (self.status is not None or self.drop):
+            raise ValueError("answer is a 200: it cannot go with status or drop")
 
     def matches(self, endpoint: str) -> bool:
         """Whether this fault targets requests to `endpoint`."""
@@ -67,6 +75,7 @@ class Fault:
             "drop": self.drop,
             "times": self.times,
             "grantScope": self.grant_scope,
+            "answer": self.answer,
         }
 
     @classmethod
@@ -105,6 +114,7 @@ class FaultInjector:
         drop: bool = False,
         times: int | None = None,
         grant_scope: str | None = None,
+        answer: dict[str, Any] | list[Any] | str | None = None,
     ) -> Fault:
         """Activate a fault (see `Fault`); returns it."""
         return self.add_fault(
@@ -116,6 +126,7 @@ class FaultInjector:
                 drop=drop,
                 times=times,
                 grant_scope=grant_scope,
+                answer=answer,
             )
         )
 

@@ -1,7 +1,8 @@
 """What the emulator saw: per-endpoint counters and a request log that is safe to print.
 
-Entries hold only method, path (no query string), endpoint, status, time and the authenticated client ID:
-never a secret, a token, an Authorization header or a body, so tests can assert a canary never shows up.
+Entries hold only method, path (no query string), endpoint, status, time, the authenticated client ID and the
+caller's User-Agent and Accept headers: never a secret, a token, an Authorization header or a body, so tests
+can assert a canary never shows up.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class RequestLogEntry:
     status: int | None
     time: float
     client_id: str | None
+    user_agent: str | None = None
+    accept: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The control API's representation."""
@@ -34,6 +37,8 @@ class RequestLogEntry:
             "status": self.status,
             "time": self.time,
             "clientId": self.client_id,
+            "userAgent": self.user_agent,
+            "accept": self.accept,
         }
 
 

@@ -124,6 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
                         response.status if response is not None else None,
                         time.time(),
                         request.client_id,
+                        request.headers.get("user-agent"),
+                        request.headers.get("accept"),
                     )
                 )
         if response is not None:
@@ -150,6 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
             return None  # no status line at all: the client sees the connection close
         if fault.status is not None:
             return fault_response(fault, endpoint)
+        if fault.answer is not None:
+            return Response(200, fault.answer)
         response = emulator.dispatch(request, matched)
         if fault.grant_scope is not None and response.status == 200 and isinstance(response.body, dict):
             response.body = {**response.body, "scope": fault.grant_scope}
@@ -157,14 +161,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _write(self, response: Response) -> None:
         payload = b""
+        html = isinstance(response.body, str)  # an injected non-JSON answer (Fault.answer)
         if response.body is not None and self.command != "HEAD":
-            payload = json.dumps(response.body, separators=(",", ":")).encode()
+            text = response.body if html else json.dumps(response.body, separators=(",", ":"))
+            payload = text.encode()
         try:
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)
             if response.body is not None:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", "text/html" if html else "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             if payload:
