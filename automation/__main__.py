@@ -18,7 +18,7 @@ from pathlib import Path
 
 from components.errors import CredentialsError
 
-from . import pr_summary, rotate, status
+from . import pr_summary, rotate, status, steps
 from .engine import ROOT
 from .workspace import ProjectStack, StackError
 
@@ -75,22 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         except rotate.RotationFailed as exc:
             report, failed = exc.report, True
         if args.json:
-            print(
-                json.dumps({"ok": not failed, "dryRun": args.dry_run, "connectors": rotate.as_json(report)}, indent=2)
-            )
+            print(json.dumps(steps.as_json(report, ok=not failed, dry_run=args.dry_run), indent=2))
         else:
             for r in report:
-                line = f"{r.connector} ({r.mode}): "
-                line += (
-                    r.error
-                    if r.error
-                    else (
-                        f"{r.old_client_id} -> {r.new_client_id}, verified"
-                        if r.verified
-                        else "; ".join(r.notes) or r.step
-                    )
-                )
-                print(line, file=sys.stderr if r.error else sys.stdout)
+                print(steps.render(r), file=sys.stderr if r.error else sys.stdout)
         return 1 if failed else 0
     except (StackError, CredentialsError) as exc:
         print(f"error: {exc}", file=sys.stderr)

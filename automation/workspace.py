@@ -42,10 +42,15 @@ class ProjectStack:
         self.env["PATH"] = f"{engine}{os.pathsep}{self.env.get('PATH', '')}"
         self.env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
         try:
-            ws = auto.LocalWorkspace(work_dir=str(work_dir), env_vars=self.env)
+            # The Automation API looks for `pulumi` under `root`/bin or on this process's PATH, not on the
+            # workspace's: name our engine, or `pulumi` missing from the caller's PATH is a FileNotFoundError.
+            command = auto.PulumiCommand(root=str(engine.parent)) if engine.name == "bin" else None
+            ws = auto.LocalWorkspace(work_dir=str(work_dir), env_vars=self.env, pulumi_command=command)
             self.stack = auto.Stack.select(name, ws)
         except auto.errors.CommandError as exc:
             raise StackError(f"cannot open stack {name!r} in {work_dir}: {_first_error(str(exc))}") from None
+        except OSError as exc:  # an engine directory without `pulumi` (CTP_PULUMI_BIN), or none on PATH
+            raise StackError(f"cannot run the Pulumi CLI to open stack {name!r}: {exc.strerror}") from None
 
     def with_env(self, extra: dict[str, str]) -> ProjectStack:
         return ProjectStack(self.name, self.work_dir, {**self.env, **extra})

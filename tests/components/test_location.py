@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from automation.rotate import connector_config, verify_stored
+from automation.steps import connector_config, verify_stored
 from components.aws import SecretsManagerError
 from components.config import ConnectorConfig, load_stack_config
 from components.connector import store_settings

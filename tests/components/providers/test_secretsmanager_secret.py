@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 
 from components.aws import SecretsManagerClient, SecretsManagerError
-from components.providers.secretsmanager_secret import SecretsManagerSecretProvider, request_token
+from components.providers.secretsmanager_secret import SecretsManagerSecretProvider, remote_digest, request_token
 from components.providers.vault_secret import digest
 from tests.conftest import CANARY
 from testservers.moto import MotoServer
@@ -464,3 +467,91 @@ def test_refresh_of_a_value_that_is_not_json_is_drift(aws_env: MotoServer, name:
     one, two = (p.read(created.id, created.outs).outs["digest"] for _ in range(2))
     assert one == two != created.outs["digest"]
     assert p.diff(created.id, p.read(created.id, created.outs).outs, props(aws_env, name)).changes is True
+
+
+def test_the_secret_string_is_canonical_json(aws_env: MotoServer, name: str) -> None:
+    """The same data is the same bytes, whatever order it came in: a replayed write is recognised by its token."""
+    p = SecretsManagerSecretProvider()
+    p.create(props(aws_env, name, data={"clientSecret": CANARY, "clientId": "abc"}))
+    got = sm().get_secret_value(name)
+    assert got is not None and got.value == f'{{"clientId":"abc","clientSecret":"{CANARY}"}}'
+
+
+def test_a_read_back_digest_ignores_the_json_spelling_but_not_the_text() -> None:
+    salt = "00" * 16
+    assert remote_digest(salt, '{ "b": 1,\n "a": "x" }') == digest(salt, {"a": "x", "b": 1})
+    plain = hmac.new(bytes(16), b"not json", hashlib.sha256).hexdigest()
+    assert remote_digest(salt, "not json") == plain  # not JSON: the text itself, so any change shows
+    assert remote_digest(salt, "[1]") != remote_digest(salt, "[2]")
+
+
+def test_the_secret_is_written_in_its_own_region(aws_env: MotoServer, name: str) -> None:
+    """The connector's region, not the environment's (AWS_DEFAULT_REGION is eu-central-1 here)."""
+    SecretsManagerSecretProvider().create(props(aws_env, name, region="ap-southeast-2"))
+    assert SecretsManagerClient(region="ap-southeast-2").describe_secret(name) is not None
+    assert sm().describe_secret(name) is None
+
+
+def test_the_first_version_is_the_writers_replayable_token(aws_env: MotoServer, name: str) -> None:
+    """A create retried after a crash replays the same ClientRequestToken, so AWS answers with the same version."""
+    created = SecretsManagerSecretProvider().create(props(aws_env, name))
+    assert created.outs["version_id"] == request_token(created.id, created.outs["digest"], None)
+
+
+def test_a_replacement_makes_the_new_secret_before_deleting_the_old(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name))
+    moved = p.diff(created.id, created.outs, props(aws_env, name + "-b"))
+    assert moved.replaces == ["name"] and moved.delete_before_replace is False  # consumers never find none
+
+
+def test_refusals_say_exactly_what_was_found_and_what_to_do(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, secret="s1"))
+    hotfix = sm().put_secret_value(name, '{"clientSecret":"fix"}', client_request_token=str(uuid.uuid4()))
+    with pytest.raises(SecretsManagerError) as changed:
+        p.update(created.id, created.outs, props(aws_env, name, secret="s2"))
+    assert str(changed.value) == (
+        f"{sm().where(name)} was changed outside Pulumi since our last write (AWSCURRENT is version {hotfix}, not "
+        f"{created.outs['version_id']}). Run `pulumi refresh` to see the change, then `pulumi up`"
+    )
+    refreshed = p.read(created.id, created.outs).outs
+    aws_env.faults.add("GetSecretValue", corrupt=True, when=("VersionId",), times=1)
+    with pytest.raises(SecretsManagerError) as unread:
+        p.update(created.id, refreshed, props(aws_env, name, secret="s2"))
+    pending = next(v for v, stages in versions(name).items() if stages == ["AWSPENDING"])
+    assert str(unread.value) == (
+        f"{sm().where(created.outs['arn'])}: the new version {pending} (AWSPENDING) did not read back as written; "
+        "AWSCURRENT was left on the previous version. Rerun `pulumi up`"
+    )
+
+
+def test_a_secret_of_another_stack_is_refused_saying_whose_it_is(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    theirs = p.create(props(aws_env, name, owner="commercetools-credentials/prod"))
+    refusal = (
+        "already exists{} and belongs to commercetools-credentials/prod/patchworks, not to connector 'patchworks' "
+        "of commercetools-credentials/test; it is left untouched. Choose another secret name for connector "
+        "'patchworks'"
+    )
+    with pytest.raises(SecretsManagerError) as live:
+        p.create(props(aws_env, name))
+    assert str(live.value) == f"{sm().where(name)} " + refusal.format("")
+    p.delete(theirs.id, theirs.outs)  # scheduled for deletion, still theirs
+    with pytest.raises(SecretsManagerError) as scheduled:
+        p.create(props(aws_env, name, restore_if_deleted=True))
+    assert str(scheduled.value) == f"{sm().where(name)} " + refusal.format(" (it is scheduled for deletion)")
+
+
+def test_refresh_reports_the_secret_that_is_there_now(aws_env: MotoServer, name: str) -> None:
+    """Deleted and made again outside Pulumi: a new ARN; made again without a value: nothing to read, gone."""
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name))
+    sm().delete_secret(name, force=True)
+    remade = sm().create_secret(name, '{"clientSecret":"x"}', client_request_token=str(uuid.uuid4()))[0]
+    refreshed = p.read(created.id, created.outs)
+    assert remade != created.outs["arn"] and refreshed.outs["arn"] == remade
+    sm().delete_secret(name, force=True)
+    boto3.client("secretsmanager", endpoint_url=aws_env.url, region_name="eu-central-1").create_secret(Name=name)
+    empty = p.read(created.id, created.outs)
+    assert (empty.id, empty.outs) == (None, {})

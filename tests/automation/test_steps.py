@@ -1,0 +1,372 @@
+"""The steps of a rotation, without an engine: against the commercetools emulator and a real OpenBao, with plain
+data where `Rotation` would pass the stack's config and outputs (the engine-driven sequence around them is tested
+end to end in tests/e2e/test_rotation.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from automation import steps
+from automation.steps import ConnectorRotation, connector_config, verify_stored
+from automation.workspace import StackError
+from components.commercetools import CommercetoolsClient, RetryPolicy, Token
+from components.config import ConnectorConfig
+from components.errors import CommercetoolsError, CredentialsError, InvalidClientError, InvalidScopeError
+from components.location import SecretLocation
+from components.vault import VaultClient
+from tests.conftest import CANARY
+from testservers.commercetools import CommercetoolsEmulator
+from testservers.openbao import OpenBaoServer
+
+from . import events as ev
+
+PK = "shop-eu"
+BASE = {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": "abc"}
+
+
+def test_a_setting_the_model_refuses_is_named_with_its_key() -> None:
+    assert connector_config("p", {**BASE, "region": "mars-1"}) == (
+        "connectors.p.region: 'mars-1' is not a commercetools region; use one of europe-west1.gcp, eu-central-1.aws, "
+        "us-central1.gcp, us-east-2.aws, australia-southeast1.gcp"
+    )
+    whole = connector_config("p", {**BASE, "managed": {"deleteDaysAfterCreation": 30}})
+    assert isinstance(whole, str) and whole.startswith("connectors.p.")
+    assert "Value error" not in whole
+
+
+def test_publishing_is_left_to_the_program_and_a_provided_connector_needs_no_secret_here() -> None:
+    c = connector_config("p", {**BASE, "publish": {"file": {"path": "relative/not/allowed.json"}}})
+    assert isinstance(c, ConnectorConfig) and c.client_secret is not None
+    assert c.client_secret.get_secret_value() == "not-read-here"  # never sent: rotation reads the real one
+    managed = connector_config("m", {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "managed": {}})
+    assert isinstance(managed, ConnectorConfig) and managed.client_secret is None
+
+
+def test_the_stored_document_is_read_under_the_connectors_key_names(
+    vault_env: OpenBaoServer, emulator: CommercetoolsEmulator
+) -> None:
+    client = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    path = f"rotate/{uuid.uuid4().hex}"
+    VaultClient().create_or_update_secret(path, {"id": client.id, "secret": CANARY}, cas=0)
+    document = {
+        "name": "p",
+        "authUrl": emulator.url,
+        "apiUrl": emulator.url,
+        "scope": f"view_orders:{PK}",
+        "tokenKey": "access_token",
+        "secretKeys": {"clientId": "id", "clientSecret": "secret"},
+    }
+    location = SecretLocation("vault", address=vault_env.url, path=path)
+    assert verify_stored(document, location) == client.id
+    with pytest.raises(CommercetoolsError, match="without a 'token' field"):  # the connector's token key is used
+        verify_stored({**document, "tokenKey": "token"}, location)
+
+
+# --- which connectors -------------------------------------------------------------------------------------------
+def test_the_connectors_map_is_read_from_json_or_a_mapping_and_its_absence_is_named() -> None:
+    assert steps.connectors({"connectors": '{"a": {"projectKey": "p"}}'}, "prod") == {"a": {"projectKey": "p"}}
+    assert steps.connectors({"connectors": {"a": {}}}, "prod") == {"a": {}}
+    for config in ({}, {"connectors": "[1]"}, {"connectors": None}):
+        with pytest.raises(StackError) as err:
+            steps.connectors(config, "prod")
+        assert str(err.value) == "stack 'prod' has no connectors config"
+
+
+def test_selection_splits_managed_from_provided_and_refuses_unknown_names() -> None:
+    settings: dict[str, dict[str, Any]] = {"b": {"managed": {}}, "a": {}, "c": {"managed": None}, "d": {"managed": {}}}
+    assert steps.select(settings, None, "prod") == (["b", "d"], ["a", "c"])  # all, sorted; `managed: null` is not
+    assert steps.select(settings, ["d", "a"], "prod") == (["d"], ["a"])  # the wanted ones, in the order asked
+    with pytest.raises(StackError) as err:
+        steps.select(settings, ["zz", "a", "yy"], "prod")
+    assert str(err.value) == "no connector yy, zz in stack 'prod'; it has a, b, c, d"
+
+
+# --- managed --------------------------------------------------------------------------------------------------
+def test_a_rotation_request_is_unique_to_the_microsecond_and_names_the_connectors() -> None:
+    now = datetime(2026, 12, 2, 5, 6, 7, 89, tzinfo=UTC)
+    assert steps.rotation_request(["a", "b"], now) == "rot-20261202T050607000089Z:a,b"
+
+
+def test_a_dry_run_reads_the_planned_operation_of_each_managed_client() -> None:
+    client = f"{ev.PREFIX}{ev.COMPONENT}${ev.CLIENT}::patchworks-client"
+    update = ev.step("update", client, ev.CLIENT, old={}, new={})
+    assert [steps.client_op(e) for e in update] == [("patchworks", "update"), None]  # pre event only
+    assert steps.client_op(ev.step("update", ev.component_urn("patchworks"), ev.COMPONENT)[0]) is None
+    replaced = {op for e in ev.step("replace", client, ev.CLIENT, old={}, new={}) if (op := steps.client_op(e))}
+    assert steps.dry_run_note({op for _, op in replaced}) == "would rotate"  # its last step is delete-replaced
+    assert [steps.dry_run_note({op}) for op in ("create", "update", "replace", "create-replacement")] == [
+        "would rotate"
+    ] * 4
+    assert steps.dry_run_note(set()) == "would not rotate (same)"
+    assert steps.dry_run_note({"same"}) == "would not rotate (same)"
+    assert steps.dry_run_note({"delete", "same"}) == "would not rotate (delete, same)"
+
+
+def test_a_failed_up_marks_every_connector_with_the_engines_reason() -> None:
+    reports = [ConnectorRotation("a", "managed"), ConnectorRotation("b", "managed")]
+    steps.up_failed(
+        ["a", "b"], RuntimeError("noise\n  error: the store is down\nmore"), {r.connector: r for r in reports}
+    )
+    assert [(r.step, r.error) for r in reports] == [
+        (
+            "up",
+            "`pulumi up` with the rotation failed: the store is down. Each connector's store still holds a working "
+            "secret; fix the cause and rerun",
+        )
+    ] * 2
+
+
+def _stored(vault_env: OpenBaoServer, emulator: CommercetoolsEmulator, client_id: str, secret: str) -> dict[str, Any]:
+    """A managed connector's settings whose Vault path holds `client_id`/`secret`."""
+    path = f"steps/{uuid.uuid4().hex}"
+    VaultClient().create_or_update_secret(path, {"clientId": client_id, "clientSecret": secret}, cas=0)
+    return {
+        "projectKey": PK,
+        "scopes": [f"view_orders:{PK}"],
+        "managed": {},
+        "authUrl": emulator.url,
+        "apiUrl": emulator.url,
+        "vault": {"address": vault_env.url, "path": path},
+    }
+
+
+def _document(emulator: CommercetoolsEmulator, name: str, client_id: str) -> dict[str, Any]:
+    scope = f"view_orders:{PK}"
+    return {"name": name, "authUrl": emulator.url, "apiUrl": emulator.url, "scope": scope, "clientId": client_id}
+
+
+def test_after_a_managed_rotation_the_store_must_hand_out_the_new_client(
+    vault_env: OpenBaoServer, emulator: CommercetoolsEmulator
+) -> None:
+    old = emulator.backend.add_client(PK, [f"view_orders:{PK}"])
+    new = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    settings = {
+        "good": _stored(vault_env, emulator, new.id, CANARY),
+        "stale": _stored(vault_env, emulator, old.id, old.secret),  # the store still holds the old client
+        "broken": _stored(vault_env, emulator, new.id, "not-the-secret"),
+        "unpublished": _stored(vault_env, emulator, new.id, CANARY),
+        "misconfigured": {**_stored(vault_env, emulator, new.id, CANARY), "region": "mars-1"},
+    }
+    before = {n: _document(emulator, n, old.id) for n in settings}
+    after = {n: _document(emulator, n, new.id) for n in settings if n != "unpublished"}
+    reports = [ConnectorRotation(n, "managed") for n in settings]
+    steps.verify_all(reports, settings, before, after)
+    got = {r.connector: r for r in reports}
+    assert (got["good"].old_client_id, got["good"].new_client_id) == (old.id, new.id)
+    assert (got["good"].step, got["good"].verified, got["good"].error) == ("done", True, None)
+    assert (got["stale"].step, got["stale"].verified, got["stale"].error) == ("done", False, None)
+    assert got["broken"].step == "test" and not got["broken"].verified
+    assert str(got["broken"].error).startswith("step test failed: token request: HTTP 401 invalid_client")
+    assert got["unpublished"].error == "step test failed: the stack publishes no document for connector 'unpublished'"
+    assert str(got["misconfigured"].error).startswith("step test failed: connectors.misconfigured.region: ")
+    assert CANARY not in repr(reports)
+
+
+def test_an_empty_store_is_named_in_the_verification(vault_env: OpenBaoServer, emulator: CommercetoolsEmulator) -> None:
+    location = SecretLocation("vault", address=vault_env.url, path=f"steps/{uuid.uuid4().hex}")
+    with pytest.raises(CredentialsError) as err:
+        verify_stored(_document(emulator, "p", "x"), location)
+    assert str(err.value) == "the store holds no secret for connector 'p'"
+
+
+# --- provided -------------------------------------------------------------------------------------------------
+FAST = RetryPolicy(attempts=2, backoff=0.01, max_backoff=0.01, max_retry_after=0.01)
+
+
+def _ct(emulator: CommercetoolsEmulator) -> CommercetoolsClient:
+    return CommercetoolsClient(emulator.url, emulator.url, retry=FAST, sleep=lambda _s: None)
+
+
+def _admin(emulator: CommercetoolsEmulator) -> Token:
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret="admin-secret")
+    return _ct(emulator).request_token(admin.id, "admin-secret", None)
+
+
+def test_the_admin_client_comes_from_the_environment_and_must_manage_api_clients(
+    emulator: CommercetoolsEmulator,
+) -> None:
+    ct = _ct(emulator)
+    with pytest.raises(CredentialsError) as missing:
+        steps.admin_token(ct, PK, "OPS", {"OPS_CLIENT_ID": "x"})
+    assert str(missing.value) == (
+        "rotating a client you provide needs admin credentials: set OPS_CLIENT_ID and OPS_CLIENT_SECRET to a "
+        f"client holding manage_api_clients:{PK}"
+    )
+    with pytest.raises(CredentialsError):
+        steps.admin_token(ct, PK, "OPS", {"OPS_CLIENT_SECRET": "x"})
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret=CANARY)
+    token = steps.admin_token(ct, PK, "OPS", {"OPS_CLIENT_ID": admin.id, "OPS_CLIENT_SECRET": CANARY})
+    assert f"manage_api_clients:{PK}" in token.scope.split()
+    assert emulator.requests[-1].endpoint == "token"
+    emulator.faults.add("token", grant_scope=f"view_orders:{PK}", times=1)  # granted less than asked
+    with pytest.raises(CredentialsError) as narrow:
+        steps.admin_token(ct, PK, "OPS", {"OPS_CLIENT_ID": admin.id, "OPS_CLIENT_SECRET": CANARY})
+    assert str(narrow.value).startswith(f"the admin client in OPS_CLIENT_ID cannot manage API clients of {PK}: ")
+    assert str(narrow.value).endswith(f". It needs manage_api_clients:{PK}") and CANARY not in str(narrow.value)
+    viewer = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    with pytest.raises(InvalidScopeError):  # commercetools refuses a scope the client does not hold
+        steps.admin_token(ct, PK, "OPS", {"OPS_CLIENT_ID": viewer.id, "OPS_CLIENT_SECRET": CANARY})
+
+
+def test_a_new_clients_name_says_which_client_it_replaces() -> None:
+    assert steps.client_name("org/prod.eu", "erp sync", "abc_D-1") == "org-prod-eu-erp-sync-from-abc_D-1"
+    assert steps.client_name("prod", "p", "") == "prod-p-from-"
+
+
+def _clients(emulator: CommercetoolsEmulator) -> dict[str, str]:
+    return {c.id: c.name for c in emulator.backend.clients(PK)}
+
+
+def _recorded(asked: list[str]) -> Callable[[], str | None]:
+    """A stack secret that is not set; each read is recorded (a fresh rotation must not read it)."""
+
+    def read() -> str | None:
+        asked.append("read")
+        return None
+
+    return read
+
+
+def _scopes(emulator: CommercetoolsEmulator, client_id: str) -> list[str]:
+    return sorted(next(c.scope for c in emulator.backend.clients(PK) if c.id == client_id))
+
+
+def test_a_fresh_rotation_makes_a_client_with_the_same_scopes_named_after_the_old_one(
+    emulator: CommercetoolsEmulator,
+) -> None:
+    admin = _admin(emulator)
+    old = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name="by-hand")
+    leftover = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name=f"prod-p-from-{old.id}")  # a crash's
+    asked: list[str] = []
+    scopes = [f"view_orders:{PK}", f"view_products:{PK}"]
+    new_id, secret, replaced = steps.new_client(
+        _ct(emulator), admin, PK, "prod-p-from-", scopes, old.id, _recorded(asked)
+    )
+    assert replaced == old.id and secret and asked == []  # nothing to resume: the stack's secret is not read
+    assert _clients(emulator)[new_id] == f"prod-p-from-{old.id}" and _scopes(emulator, new_id) == sorted(scopes)
+    assert leftover.id not in _clients(emulator) and old.id in _clients(emulator)
+    steps.wait_until_usable(_ct(emulator), new_id, secret, scopes)
+
+
+def test_a_rotation_stopped_after_set_resumes_with_the_configured_pair(emulator: CommercetoolsEmulator) -> None:
+    admin = _admin(emulator)
+    old = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name="by-hand")
+    new = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name=f"prod-p-from-{old.id}", secret=CANARY)
+    before = set(_clients(emulator))
+    result = steps.new_client(_ct(emulator), admin, PK, "prod-p-from-", [f"view_orders:{PK}"], new.id, lambda: CANARY)
+    assert result == (new.id, None, old.id) and set(_clients(emulator)) == before
+
+
+def test_a_configured_new_client_whose_secret_was_lost_rotates_the_old_client_again(
+    emulator: CommercetoolsEmulator,
+) -> None:
+    admin = _admin(emulator)
+    old = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name="by-hand")
+    new = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name=f"prod-p-from-{old.id}", secret=CANARY)
+    for lost in (lambda: None, lambda: "not-its-secret"):
+        new_id, secret, replaced = steps.new_client(
+            _ct(emulator), admin, PK, "prod-p-from-", [f"view_orders:{PK}"], new.id, lost
+        )
+        assert replaced == old.id and secret is not None and new_id not in (new.id, old.id)
+        assert new.id not in _clients(emulator)  # the same name: the unusable one was deleted and made again
+        assert _clients(emulator)[new_id] == f"prod-p-from-{old.id}"
+        new = next(c for c in emulator.backend.clients(PK) if c.id == new_id)
+
+
+def test_a_configured_rotation_client_whose_predecessor_is_gone_is_rotated_like_any_other(
+    emulator: CommercetoolsEmulator,
+) -> None:
+    admin = _admin(emulator)
+    current = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name="prod-p-from-long-gone")
+    asked: list[str] = []
+    new_id, secret, replaced = steps.new_client(
+        _ct(emulator), admin, PK, "prod-p-from-", [f"view_orders:{PK}"], current.id, _recorded(asked)
+    )
+    assert (replaced, asked) == (current.id, []) and secret is not None
+    assert _clients(emulator)[new_id] == f"prod-p-from-{current.id}"
+
+
+def test_a_pair_works_only_with_a_secret_commercetools_accepts(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    ct, scopes = _ct(emulator), [f"view_orders:{PK}"]
+    assert steps.pair_works(ct, c.id, CANARY, scopes)
+    assert not steps.pair_works(ct, c.id, "wrong", scopes)
+    assert not steps.pair_works(ct, c.id, None, scopes) and not steps.pair_works(ct, c.id, "", scopes)
+    with pytest.raises(InvalidScopeError):  # not a lost secret: an error to show, never a reason to rotate
+        steps.pair_works(ct, c.id, CANARY, [f"manage_orders:{PK}"])
+
+
+def test_a_new_client_is_retried_until_commercetools_accepts_it(emulator: CommercetoolsEmulator) -> None:
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    slept: list[float] = []
+    emulator.faults.add("token", status=401, times=2)
+    steps.wait_until_usable(_ct(emulator), c.id, CANARY, [f"view_orders:{PK}"], sleep=slept.append)
+    assert slept == [0.25, 0.5] and emulator.count("token") == 3
+    slept.clear()
+    emulator.faults.add("token", status=401)
+    with pytest.raises(InvalidClientError):
+        steps.wait_until_usable(_ct(emulator), c.id, CANARY, [f"view_orders:{PK}"], sleep=slept.append)
+    assert slept == [0.25, 0.5, 1.0, 2.0, 4.0]  # six attempts, no wait after the last
+    emulator.faults.clear()
+    slept.clear()
+    with pytest.raises(InvalidScopeError):
+        steps.wait_until_usable(_ct(emulator), c.id, CANARY, [f"manage_orders:{PK}"], sleep=slept.append)
+    assert slept == []
+
+
+def test_the_advice_depends_on_how_far_the_rotation_got() -> None:
+    nothing = "Nothing changed; the old client is still in use. Fix the cause and rerun"
+    resume = (
+        "The new client exists and may already be in config; the store keeps a working secret. Rerun "
+        "`python -m automation rotate`: it resumes where this stopped"
+    )
+    done = "The new client is in use; delete the old one by hand or rerun to retry"
+    assert [steps.advice(s) for s in ("pending", "create", "set", "up", "test", "finish")] == [
+        nothing,
+        nothing,
+        resume,
+        resume,
+        resume,
+        done,
+    ]
+
+
+# --- reporting ------------------------------------------------------------------------------------------------
+def test_a_failure_is_summarised_by_its_error_line_cut_to_500() -> None:
+    assert steps.summary(RuntimeError("Updating\n  error: boom: the cause\nerror: second")) == "boom: the cause"
+    assert steps.summary(RuntimeError("\n first line\nsecond")) == "first line"
+    assert steps.summary(RuntimeError("   ")) == "RuntimeError"
+    assert steps.summary(RuntimeError("x" * 600)) == "x" * 500
+    assert steps.summary(RuntimeError("error: " + "y" * 600)) == "y" * 500
+
+
+def test_each_connector_gets_one_line_of_what_happened() -> None:
+    assert steps.render(ConnectorRotation("p", "provided", "a", "b", "done", True)) == "p (provided): a -> b, verified"
+    assert (
+        steps.render(ConnectorRotation("p", "managed", error="step up failed: x")) == "p (managed): step up failed: x"
+    )
+    noted = ConnectorRotation("p", "managed", notes=["would rotate", "twice"])
+    assert steps.render(noted) == "p (managed): would rotate; twice"
+    assert steps.render(ConnectorRotation("p", "managed", step="test")) == "p (managed): test"
+    report = [ConnectorRotation("p", "managed", "a")]
+    assert steps.as_json(report, ok=False, dry_run=True) == {
+        "ok": False,
+        "dryRun": True,
+        "connectors": [
+            {
+                "connector": "p",
+                "mode": "managed",
+                "old_client_id": "a",
+                "new_client_id": None,
+                "step": "pending",
+                "verified": False,
+                "error": None,
+                "notes": [],
+            }
+        ],
+    }
