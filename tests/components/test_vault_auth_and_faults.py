@@ -364,3 +364,35 @@ def test_every_verb_names_what_it_did_where_and_the_grant_it_needs(
         # OpenBao's own words in the middle (its error list, as hvac gives it)
         remote = "1 error occurred:\n\t* permission denied\n\n"
         assert str(err.value) == f"{what}: permission denied ({remote}). Grant the token's policy {grant}"
+
+
+def test_every_kv2_verb_acts_on_the_connectors_own_mount(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verb that forgot its mount would act on `secret`, where the same path is seeded with another value."""
+    root = admin(bao)
+    root.sys.enable_secrets_engine("kv", path="kv2-own", options={"version": "2"})
+    root.secrets.kv.v2.create_or_update_secret(path="x/y", secret={"decoy": "on secret"}, mount_point="secret")
+    monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+    v = VaultClient(address=bao.url, mount="kv2-own")
+
+    def own(version: int | None = None) -> dict[str, Any]:
+        body = root.secrets.kv.v2.read_secret_version(
+            path="x/y", version=version, mount_point="kv2-own", raise_on_deleted_version=False
+        )
+        return dict(body["data"])
+
+    assert v.create_or_update_secret("x/y", {"k": "1"}, cas=0) == 1 and own()["data"] == {"k": "1"}
+    root.secrets.kv.v2.create_or_update_secret(path="x/y", secret={"k": "2"}, mount_point="kv2-own")
+    read = v.read_secret_version("x/y")
+    assert read is not None and read.data == {"k": "2"}
+    v.update_metadata("x/y", {"owner": "me"})
+    meta = root.secrets.kv.v2.read_secret_metadata(path="x/y", mount_point="kv2-own")["data"]
+    assert meta["custom_metadata"] == {"owner": "me"}
+    got = v.read_secret_metadata("x/y")
+    assert got is not None and (got.current_version, got.custom_metadata) == (2, {"owner": "me"})
+    v.delete_secret_versions("x/y", [2])
+    assert own(2)["metadata"]["deletion_time"]
+    v.delete_metadata_and_all_versions("x/y")
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        root.secrets.kv.v2.read_secret_metadata(path="x/y", mount_point="kv2-own")
+    decoy = root.secrets.kv.v2.read_secret_version(path="x/y", mount_point="secret", raise_on_deleted_version=True)
+    assert decoy["data"]["data"] == {"decoy": "on secret"} and decoy["data"]["metadata"]["version"] == 1
