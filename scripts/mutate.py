@@ -5,6 +5,7 @@
     python scripts/mutate.py --write ...          # also record the scores in tests/MUTATION.md
     python scripts/mutate.py --check ...          # fail if a module scores below what MUTATION.md records
     python scripts/mutate.py --write --no-run     # record the results of the last run without running again
+    python scripts/mutate.py --write --results A.txt --results B.txt   # record saved runs, later ones winning
 
 mutmut copies the code to mutants/ and runs the suite without engine tests there (one pytest process, forked
 per mutant), so the score counts what those tests catch. A mutant is *caught* when a test fails (killed),
@@ -63,12 +64,28 @@ def results() -> dict[str, str]:
     out = subprocess.run(
         [str(mutmut), "results", "--all", "true"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
+    return parse_results(out)
+
+
+def parse_results(text: str) -> dict[str, str]:
+    """`mutmut results --all true` output: mutant name -> status."""
     found = {}
-    for line in out.splitlines():
+    for line in text.splitlines():
         name, sep, status = line.strip().rpartition(": ")
         if sep and NAME_RE.match(name):
             found[name] = status
     return found
+
+
+def merged(texts: Iterable[str]) -> dict[str, str]:
+    """Saved runs of the same code (one per module, or a rerun of survivors after new tests), in order: a later
+    run's verdict replaces an earlier one; a mutant a run did not check keeps the verdict it had."""
+    statuses: dict[str, str] = {}
+    for text in texts:
+        for name, status in parse_results(text).items():
+            if status != "not checked" or name not in statuses:
+                statuses[name] = status
+    return statuses
 
 
 def equivalents(report: str) -> set[str]:
@@ -143,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="record the scores in tests/MUTATION.md")
     parser.add_argument("--check", action="store_true", help="fail if a module scores below its recorded score")
     parser.add_argument("--no-run", action="store_true", help="report the last run's results, run nothing")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        action="append",
+        help="a saved `mutmut results --all true` of the same code (repeatable, later wins); implies --no-run",
+    )
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args(argv)
     configured = configured_modules()
@@ -150,10 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not in [tool.mutmut] only_mutate: {', '.join(unknown)}")
     paths = args.modules or configured
-    if not args.no_run:
+    if not args.no_run and not args.results:
         run_mutmut(paths, args.max_children)
     report = REPORT.read_text()
-    statuses = results()
+    statuses = merged(f.read_text() for f in args.results) if args.results else results()
     named = equivalents(report)
     modules = {module_name(p) for p in paths}
     mine = {n for n in named if (match := NAME_RE.match(n)) and match.group("module") in modules}

@@ -96,3 +96,29 @@ def test_the_modules_are_the_configured_ones() -> None:
 
 def test_module_names_match_mutant_names() -> None:
     assert mutate.module_name("components/providers/api_client.py") == "components.providers.api_client"
+
+
+def test_saved_runs_merge_with_the_later_verdict_winning_and_unchecked_never_erasing_one() -> None:
+    full = "\n".join(
+        [
+            "    components.scopes.x_parse_scope__mutmut_1: survived",
+            "    components.scopes.x_parse_scope__mutmut_2: killed",
+            "    components.scopes.x_parse_scope__mutmut_3: not checked",
+            "some progress line",
+        ]
+    )
+    rerun = "\n".join(
+        [
+            "    components.scopes.x_parse_scope__mutmut_1: killed",  # a new test caught it
+            "    components.scopes.x_parse_scope__mutmut_2: not checked",  # not rerun: keeps its verdict
+        ]
+    )
+    assert mutate.merged([full, rerun]) == {
+        "components.scopes.x_parse_scope__mutmut_1": "killed",
+        "components.scopes.x_parse_scope__mutmut_2": "killed",
+        "components.scopes.x_parse_scope__mutmut_3": "not checked",
+    }
+    assert mutate.merged([rerun]) == {
+        "components.scopes.x_parse_scope__mutmut_1": "killed",
+        "components.scopes.x_parse_scope__mutmut_2": "not checked",
+    }
