@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from components import vault
 from components.errors import VaultError
 from components.providers.vault_secret import VaultKvSecretProvider
 from components.vault import KvSecret, VaultClient
@@ -396,3 +398,98 @@ def test_every_kv2_verb_acts_on_the_connectors_own_mount(bao: OpenBaoServer, mon
         root.secrets.kv.v2.read_secret_metadata(path="x/y", mount_point="kv2-own")
     decoy = root.secrets.kv.v2.read_secret_version(path="x/y", mount_point="secret", raise_on_deleted_version=True)
     assert decoy["data"]["data"] == {"decoy": "on secret"} and decoy["data"]["metadata"]["version"] == 1
+
+
+def test_approle_on_its_own_mount_and_half_a_pair_is_no_credential(
+    bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = admin(bao)
+    client.sys.enable_auth_method("approle", path="approle-ci")
+    client.auth.approle.create_or_update_approle("ci", token_policies=["connectors-only"], mount_point="approle-ci")
+    role_id = client.auth.approle.read_role_id("ci", mount_point="approle-ci")["data"]["role_id"]
+    secret_id = client.auth.approle.generate_secret_id("ci", mount_point="approle-ci")["data"]["secret_id"]
+    monkeypatch.setenv("VAULT_ADDR", bao.url)
+    monkeypatch.setenv("VAULT_ROLE_ID", role_id)
+    with pytest.raises(VaultError) as half:  # a role ID alone is not AppRole credentials
+        VaultClient()
+    assert str(half.value).startswith(f"no Vault credentials for {bao.url}: set VAULT_TOKEN")
+    monkeypatch.setenv("VAULT_SECRET_ID", secret_id)
+    monkeypatch.setenv("VAULT_APPROLE_MOUNT", "approle-ci")
+    assert VaultClient().create_or_update_secret("allowed/approle-ci", {"a": "1"}, cas=0) == 1
+    monkeypatch.setenv("VAULT_SECRET_ID", "wrong")
+    with pytest.raises(VaultError) as wrong:
+        VaultClient()
+    assert str(wrong.value) == (
+        f"cannot log in with AppRole (auth/approle-ci) to Vault {bao.url} secret: invalid role or secret ID. "
+        "Check the role and its credentials"
+    )
+
+
+def test_jwt_from_the_environment_on_its_own_mount(
+    bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """VAULT_JWT wins over VAULT_JWT_FILE; VAULT_JWT_MOUNT names the auth mount; each gap says what to set."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    client = admin(bao)
+    client.sys.enable_auth_method("jwt", path="jwt-ci")
+    client.write("auth/jwt-ci/config", jwt_validation_pubkeys=[pem.decode()], bound_issuer="https://ci.example.com")
+    client.write(
+        "auth/jwt-ci/role/pipeline",
+        role_type="jwt",
+        user_claim="sub",
+        bound_audiences=["vault"],
+        token_policies=["connectors-only"],
+    )
+    now = int(time.time())
+    claims = {"iss": "https://ci.example.com", "sub": "repo:shop/infra", "aud": "vault", "iat": now, "exp": now + 300}
+    (tmp_path / "stale-token").write_text("not-a-jwt")
+    monkeypatch.setenv("VAULT_ADDR", bao.url)
+    monkeypatch.setenv("VAULT_JWT_ROLE", "pipeline")
+    monkeypatch.setenv("VAULT_JWT_MOUNT", "jwt-ci")
+    with pytest.raises(VaultError) as none:
+        VaultClient()
+    assert str(none.value) == "VAULT_JWT_ROLE is set but neither VAULT_JWT nor VAULT_JWT_FILE gives a token"
+    monkeypatch.setenv("VAULT_JWT_FILE", str(tmp_path / "missing"))
+    with pytest.raises(VaultError) as unreadable:
+        VaultClient()
+    assert str(unreadable.value) == f"cannot read VAULT_JWT_FILE {tmp_path / 'missing'}: No such file or directory"
+    monkeypatch.setenv("VAULT_JWT_FILE", str(tmp_path / "stale-token"))
+    monkeypatch.setenv("VAULT_JWT", _jwt(key, claims))
+    assert VaultClient().create_or_update_secret("allowed/jwt-env", {"a": "1"}, cas=0) == 1
+    monkeypatch.setenv("VAULT_JWT_ROLE", "no-such-role")
+    with pytest.raises(VaultError) as refused:
+        VaultClient()
+    assert str(refused.value).startswith(
+        f"cannot log in with JWT role 'no-such-role' (auth/jwt-ci) to Vault {bao.url} secret: "
+    )
+    assert str(refused.value).endswith(". Check the role and its credentials")
+
+
+def test_the_address_and_missing_settings_are_told_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(VaultError) as missing:
+        VaultClient()
+    assert str(missing.value) == "no Vault address: set VAULT_ADDR, or vault.address in the connector's config"
+    monkeypatch.setenv("VAULT_ADDR", "https://vault.example/X/")
+    with pytest.raises(VaultError) as nothing:
+        VaultClient()
+    assert str(nothing.value) == (
+        "no Vault credentials for https://vault.example/X: set VAULT_TOKEN, or VAULT_ROLE_ID + VAULT_SECRET_ID "
+        "(AppRole), or VAULT_JWT_ROLE + VAULT_JWT/VAULT_JWT_FILE (JWT/OIDC) in the environment that runs pulumi "
+        "(credentials are never read from stack config)"
+    )
+    monkeypatch.setenv("VAULT_TOKEN", "t")
+    assert VaultClient().where("a") == "Vault https://vault.example/X secret/a"
+
+
+def test_a_server_that_never_answers_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Vault that accepts and never answers fails after TIMEOUT, not after hvac's own 30 s."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        monkeypatch.setattr(vault, "TIMEOUT", 0.2)
+        monkeypatch.setenv("VAULT_TOKEN", "t")
+        address = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(VaultError) as err:
+            VaultClient(address=address).read_secret_version("a")
+    assert str(err.value) == f"cannot read Vault {address} secret/a: no answer within 0.2s. Check that Vault is up"
