@@ -4,6 +4,7 @@ token and the set of clients is exactly the expected one or two."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -363,3 +364,155 @@ def test_diff_what_replaces_the_client_and_what_updates_it(
     assert diff(grace_hours=2).changes is True
     unknown = diff(scopes=pulumi.output.Unknown())
     assert (unknown.changes, unknown.replaces) == (True, [])
+
+
+def test_the_store_digest_is_sealed_out_of_plain_state_and_back() -> None:
+    state = {"client_id": "a", "store_state": {"version": 2, "digest": "d"}}
+    sealed = api_client._sealed(state)
+    assert sealed == {"client_id": "a", "store_state": {"version": 2}, "store_digest": "d"}
+    assert api_client._unsealed(sealed) == {**state, "store_digest": "d"}
+    for older in (  # state written before store_digest existed, or without a store value: as it is
+        {"client_id": "a", "store_state": {"version": 1}, "store_digest": None},
+        {"client_id": "a", "store_state": None, "store_digest": "d"},
+        {"client_id": "a"},
+    ):
+        assert api_client._unsealed(older) == older and api_client._unsealed(older) is not older
+
+
+def test_an_endpoint_spelled_another_way_is_not_a_new_store() -> None:
+    old, new = {"endpoint_url": "https://VPCE.example.com/"}, {"endpoint_url": "https://vpce.example.com"}
+    assert not api_client._moved("endpoint_url", old, new)
+    assert api_client._moved("endpoint_url", old, {"endpoint_url": "https://other.example.com"})
+    assert api_client._moved("name", {"name": "a/"}, {"name": "a"})  # names are not URLs: any change moves
+
+
+def test_refresh_keeps_a_present_client_and_reads_the_store_again(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    p = ApiClientProvider()
+    first = p.create(props(emulator, openbao, path)).outs
+    assert first is not None
+    kv = hvac.Client(url=openbao.url, token=openbao.root_token).secrets.kv.v2
+    kv.create_or_update_secret(path=path, secret={**stored(openbao, path), "extra": "x"})  # changed out of band
+    refreshed = p.read("apiclient-1", first)
+    assert refreshed.id == "apiclient-1" and refreshed.outs["client_missing"] is False
+    assert refreshed.outs["store_state"]["version"] == first["store_state"]["version"] + 1
+    assert refreshed.outs["store_digest"] != first["store_digest"]  # the drift shows (sealed, as before)
+    without = p.read("apiclient-1", {**first, "store_state": None, "store_digest": None})
+    assert without.outs["store_state"] is None and without.outs["client_missing"] is False
+
+
+def test_delete_within_the_grace_period_removes_both_clients(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, grace_hours=1)
+    first = p.create(news).outs
+    second = p.update("id", first, {**news, "rotation_request": "r-1"}).outs
+    assert second["previous_client_id"] == first["client_id"]
+    p.delete("id", second)
+    assert managed_clients(emulator) == set()
+
+
+def test_the_old_client_is_due_at_the_end_of_its_grace_not_after(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, grace_hours=1)
+    second = p.update("id", p.create(news).outs, {**news, "rotation_request": "r-1"}).outs
+    monkeypatch.setattr(api_client, "now", lambda: float(second["retire_after_ts"]))
+    assert p.diff("id", second, {**news, "rotation_request": "r-1"}).changes is True
+
+
+def test_a_retirement_commercetools_refuses_says_what_to_do_and_a_rerun_finishes_it(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, grace_hours=1)
+    first = p.create(news).outs
+    request = {**news, "rotation_request": "r-1"}
+    second = p.update("id", first, request).outs
+    later = float(second["retire_after_ts"]) + 1
+    monkeypatch.setattr(api_client, "now", lambda: later)
+    emulator.faults.add("api_clients", status=409, times=1)  # not retried: the delete is refused once
+    with pytest.raises(CredentialsError) as err:
+        p.update("id", second, request)
+    assert str(err.value).startswith(
+        f"connector 'patchworks': step finish failed: could not delete the previous client {first['client_id']} "
+        "(delete API client: HTTP 409 "
+    )
+    assert str(err.value).endswith("). The new client is in use; rerun `pulumi up` to retire the old one")
+    third = p.update("id", second, request).outs
+    assert (third["previous_client_id"], third["retire_after_ts"]) == (None, None)
+    assert managed_clients(emulator) == {second["client_id"]}
+
+
+def test_a_failure_says_what_was_rolled_back_and_what_still_works(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path)
+    emulator.faults.add("api_clients", status=400, times=1)  # the first create: nothing exists yet
+    with pytest.raises(CredentialsError) as nothing:
+        p.create(news)
+    assert re.fullmatch(
+        r"connector 'patchworks': rotation step create failed: .+\. Nothing was stored\. "
+        r"Fix the cause and rerun `pulumi up`",
+        str(nothing.value),
+    ), str(nothing.value)
+    first = p.create(news).outs
+    emulator.faults.add("api_clients", status=400, times=1)
+    with pytest.raises(CredentialsError) as kept_old:
+        p.update("id", first, {**news, "rotation_request": "r-1"})
+    assert re.fullmatch(
+        r"connector 'patchworks': rotation step create failed: .+\. The store still holds the previous client "
+        rf"{first['client_id']}, which keeps working\. Fix the cause and rerun `pulumi up`",
+        str(kept_old.value),
+    ), str(kept_old.value)
+    monkeypatch.setattr(api_client, "TEST_ATTEMPTS", 1)
+    emulator.backend.advance_clock(7200)  # the admin and the current client are old: only new ones wait
+    emulator.backend.new_client_token_delay = 3600
+    with pytest.raises(CredentialsError) as rolled:
+        p.update("id", first, {**news, "rotation_request": "r-1"})
+    match = re.fullmatch(
+        r"connector 'patchworks': rotation step test failed: .+\. Rolled back: deleted the new client (\S+)\. "
+        rf"The store still holds the previous client {first['client_id']}, which keeps working\. "
+        r"Fix the cause and rerun `pulumi up`",
+        str(rolled.value),
+    )
+    assert match and match.group(1) not in managed_clients(emulator), str(rolled.value)
+
+
+@pytest.mark.parametrize("landed", [False, True], ids=["refused", "landed"])
+def test_a_failed_set_reads_the_store_under_the_connectors_key_names(
+    emulator: CommercetoolsEmulator,
+    openbao: OpenBaoServer,
+    admin: str,
+    path: str,
+    landed: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whether the write reached the store decides between keeping the new client and rolling it back; the
+    store is read under the connector's own key names (secretKeys)."""
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, secret_keys={"clientId": "id", "clientSecret": "key"})
+    first = p.create(news).outs
+    assert stored(openbao, path)["id"] == first["client_id"]
+    root = hvac.Client(url=openbao.url, token=openbao.root_token)
+    data = '["create", "read", "update"]' if landed else '["read"]'
+    root.sys.create_or_update_policy(
+        f"set-{landed}",
+        f'path "secret/data/{path}" {{ capabilities = {data} }}\n'
+        f'path "secret/metadata/{path}" {{ capabilities = ["read"] }}',
+    )
+    token = root.auth.token.create(policies=[f"set-{landed}"], ttl="10m")["auth"]["client_token"]
+    monkeypatch.setenv("VAULT_TOKEN", token)
+    with pytest.raises(CredentialsError, match="rotation step set failed") as err:
+        p.update("id", first, {**news, "rotation_request": "r-1"})
+    held = stored(openbao, path)["id"]
+    if landed:
+        assert held != first["client_id"] and f"the new client {held} is kept" in str(err.value)
+        assert managed_clients(emulator) == {first["client_id"], held}
+    else:
+        assert held == first["client_id"] and "Rolled back: deleted the new client" in str(err.value)
+        assert managed_clients(emulator) == {first["client_id"]}
