@@ -227,7 +227,10 @@ def test_store_down_during_set_rolls_back(
     # A store that does not answer might have taken the write: the new client is kept, not deleted (a rerun
     # deletes it if the store turns out not to hold it: test_crash_after_create_rolls_back_the_orphan).
     (kept,) = managed_clients(emulator) - {first["client_id"]}
-    assert f"the new client {kept} is kept" in str(err.value)
+    assert str(err.value).endswith(
+        f" The write may have reached the store, so the new client {kept} is kept (it passed its test); the "
+        f"previous client {first['client_id']} works too. Fix the cause and rerun `pulumi up`"
+    )
 
 
 def test_a_write_that_landed_before_the_set_step_failed_is_kept_and_finished(
@@ -516,3 +519,20 @@ def test_a_failed_set_reads_the_store_under_the_connectors_key_names(
     else:
         assert held == first["client_id"] and "Rolled back: deleted the new client" in str(err.value)
         assert managed_clients(emulator) == {first["client_id"]}
+
+
+def test_a_first_create_whose_store_is_down_keeps_the_client_it_may_have_stored(
+    emulator: CommercetoolsEmulator, admin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with OpenBaoServer() as bao:
+        monkeypatch.setenv("VAULT_ADDR", bao.url)
+        monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
+        news = props(emulator, bao, "managed/first-down")
+        bao.stop()
+        with pytest.raises(CredentialsError) as err:
+            ApiClientProvider().create(news)
+    (kept,) = managed_clients(emulator)
+    assert str(err.value).endswith(
+        f"The write may have reached the store, so the new client {kept} is kept (it passed its test). Fix the "
+        "cause and rerun `pulumi up`"
+    )
