@@ -5,6 +5,7 @@ token and the set of clients is exactly the expected one or two."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import Any
 
@@ -536,3 +537,60 @@ def test_a_first_create_whose_store_is_down_keeps_the_client_it_may_have_stored(
         f"The write may have reached the store, so the new client {kept} is kept (it passed its test). Fix the "
         "cause and rerun `pulumi up`"
     )
+
+
+def test_the_stored_document_carries_what_a_consumer_needs_under_its_key_names(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    scopes = [f"view_products:{PK}", f"view_orders:{PK}"]
+    keys = {"clientId": "id", "projectKey": "project"}
+    outs = ApiClientProvider().create(props(emulator, openbao, path, scopes=scopes, secret_keys=keys)).outs
+    doc = stored(openbao, path)
+    secret = doc.pop("clientSecret")
+    assert doc == {
+        "id": outs["client_id"],
+        "project": PK,
+        "region": "europe-west1.gcp",
+        "scopes": f"view_orders:{PK} view_products:{PK}",
+        "authUrl": emulator.url,
+        "apiUrl": emulator.url,
+    }
+    CommercetoolsClient(emulator.url, emulator.url).request_token(outs["client_id"], secret, scopes)
+
+
+def test_names_and_times_are_stable_and_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = api_client.ApiClientProps.model_validate({**props_offline(), "owner": "Org/prod.EU", "connector": "erp sync"})
+    assert client_name(p, 3) == "Org-prod-EU-erp-sync-g3"
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # a local time zone must not leak into recorded times
+    time.tzset()
+    try:
+        assert api_client.iso(1767225600.0) == "2026-01-01T00:00:00Z"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def props_offline() -> dict[str, Any]:
+    """Props that validate without any server (names only)."""
+    return {
+        "connector": "patchworks",
+        "owner": "commercetools-credentials/test",
+        "project_key": PK,
+        "region": "europe-west1.gcp",
+        "auth_url": "https://auth.europe-west1.gcp.commercetools.com",
+        "api_url": "https://api.europe-west1.gcp.commercetools.com",
+        "scopes": [f"view_orders:{PK}"],
+        "store_kind": "vault",
+        "store": {"address": "https://vault.example.com", "mount": "secret", "path": "p", "kv_version": 2},
+    }
+
+
+def test_a_rotation_is_due_on_its_day_not_after(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, rotate_after_days=30)
+    first = p.create(news).outs
+    assert p.diff("id", first, news).changes is False
+    monkeypatch.setattr(api_client, "now", lambda: float(first["created_ts"]) + 30 * 86400)
+    assert p.diff("id", first, news).changes is True
