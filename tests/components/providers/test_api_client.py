@@ -83,6 +83,7 @@ def test_create_makes_tests_and_stores_the_client_without_the_secret_in_state(
 ) -> None:
     created = ApiClientProvider().create(props(emulator, openbao, path, delete_days_after_creation=30))
     outs = created.outs
+    assert created.id == f"apiclient-patchworks-{outs['created_at']}"
     assert outs["generation"] == 1 and outs["client_name"].endswith("-patchworks-g1")
     assert working(emulator, openbao, path) == outs["client_id"]
     assert stored(openbao, path)["clientSecret"] not in repr(outs)
@@ -179,7 +180,7 @@ def test_crash_after_set_finishes_without_a_second_client(
     doc = {**stored(openbao, path), "clientId": g2.id, "clientSecret": "g2-secret"}
     hvac.Client(url=openbao.url, token=openbao.root_token).secrets.kv.v2.create_or_update_secret(path=path, secret=doc)
     second = p.update("id", first, {**news, "rotation_request": "r-1"}).outs
-    assert second["client_id"] == g2.id
+    assert second["client_id"] == g2.id and second["created_at"] == g2.to_json()["createdAt"]  # as recorded
     assert managed_clients(emulator) == {g2.id}
     assert working(emulator, openbao, path) == g2.id
 
@@ -460,7 +461,7 @@ def test_a_failure_says_what_was_rolled_back_and_what_still_works(
     with pytest.raises(CredentialsError) as nothing:
         p.create(news)
     assert re.fullmatch(
-        r"connector 'patchworks': rotation step create failed: .+\. Nothing was stored\. "
+        r"connector 'patchworks': rotation step create failed: query API clients: HTTP 400 .+\. Nothing was stored\. "
         r"Fix the cause and rerun `pulumi up`",
         str(nothing.value),
     ), str(nothing.value)
