@@ -133,6 +133,20 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
         ["tests/components/providers/test_api_client.py"],
     ),
     (
+        "a rotation resumed after a crash goes on with the client it set, never a second one",
+        "automation/steps.py",
+        "            if pair_works(ct, configured, config_secret(), scopes):",
+        "            if False:",
+        ["tests/automation/test_steps.py"],
+    ),
+    (
+        "a client a crashed rotation made before `set` (its secret lost) is deleted, not left behind",
+        "automation/steps.py",
+        "        ct.delete_api_client(admin, project_key, leftover[\"id\"])  # made by a crashed run before `set`",
+        "        pass",
+        ["tests/automation/test_steps.py"],
+    ),
+    (
         "webhook bodies are signed with the connector's key",
         "components/webhook.py",
         "HEADER_SIGNATURE: sign(signing_key,",
