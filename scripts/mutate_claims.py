@@ -142,7 +142,7 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
     (
         "a client a crashed rotation made before `set` (its secret lost) is deleted, not left behind",
         "automation/steps.py",
-        "        ct.delete_api_client(admin, project_key, leftover[\"id\"])  # made by a crashed run before `set`",
+        '        ct.delete_api_client(admin, project_key, leftover["id"])  # made by a crashed run before `set`',
         "        pass",
         ["tests/automation/test_steps.py"],
     ),

@@ -414,9 +414,8 @@ class ApiClientProvider(PlainProvider):
     ) -> RotationError:
         rolled = f" Rolled back: deleted the new client {new_id}." if new_id else ""
         if kept:
-            keeps = (
-                f" The write may have reached the store, so the new client {kept} is kept (it passed its test)"
-                + (f"; the previous client {old['client_id']} works too." if old else ".")
+            keeps = f" The write may have reached the store, so the new client {kept} is kept (it passed its test)" + (
+                f"; the previous client {old['client_id']} works too." if old else "."
             )
         elif old:
             keeps = f" The store still holds the previous client {old['client_id']}, which keeps working."
