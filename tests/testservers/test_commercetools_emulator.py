@@ -761,6 +761,17 @@ def test_fault_answer_replaces_the_answer_without_serving_the_request(
     assert request_token(emu, http, admin.id, admin.secret).json()["token_type"] == "Bearer"  # used up
 
 
+def test_fault_method_targets_one_http_method(emu: CommercetoolsEmulator, http: requests.Session) -> None:
+    admin = emu.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret="s")
+    token = request_token(emu, http, admin.id, "s").json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    emu.faults.add("api_clients", status=503, method="POST", times=1)
+    assert http.get(f"{emu.url}/{PK}/api-clients", headers=bearer).status_code == 200  # not a POST: served
+    draft = {"name": "x", "scope": f"view_orders:{PK}"}
+    assert http.post(f"{emu.url}/{PK}/api-clients", json=draft, headers=bearer).status_code == 503
+    assert http.post(f"{emu.url}/{PK}/api-clients", json=draft, headers=bearer).status_code == 201
+
+
 def test_request_log_records_how_the_caller_identifies_itself(
     emu: CommercetoolsEmulator, http: requests.Session, admin: ApiClientRecord
 ) -> None:
@@ -787,6 +798,8 @@ def test_fault_validation() -> None:
     with pytest.raises(ValueError, match="cannot go with status"):
         Fault("token", answer="x", status=503)
     assert Fault.from_json({"endpoint": "token", "answer": [1]}).to_json()["answer"] == [1]
+    with pytest.raises(ValueError, match="method is GET"):
+        Fault("api_clients", method="PUT")
 
 
 def test_stop_interrupts_latency(http: requests.Session) -> None:

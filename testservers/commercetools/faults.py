@@ -23,6 +23,7 @@ class Fault:
     `answer` replaces the endpoint's answer with a 200 carrying this body, without serving the request: a dict
     or list is sent as JSON (a token answer without the fields the reference lists), a str as text/html (what a
     proxy or captive portal answers). Neither is commercetools behaviour; they test how callers cope.
+    `method` limits the fault to one HTTP method (a create's POST, not the query before it).
     `times=None` keeps the fault until cleared; otherwise each matching request uses one up.
     """
 
@@ -34,6 +35,7 @@ class Fault:
     times: int | None = None
     grant_scope: str | None = None
     answer: dict[str, Any] | list[Any] | str | None = None
+    method: str | None = None
 
     def __post_init__(self) -> None:
         if self.endpoint not in FAULT_ENDPOINTS:
@@ -56,14 +58,16 @@ class Fault:
             raise ValueError("times must be a positive integer or None")
         if self.grant_scope is not None and (self.endpoint != "token" or not isinstance(self.grant_scope, str)):
             raise ValueError("grant_scope is a string, for the token endpoint only")
+        if self.method is not None and self.method not in ("GET", "POST", "DELETE", "HEAD"):
+            raise ValueError("method is GET, POST, DELETE or HEAD")
         if self.answer is not None and not isinstance(self.answer, dict | list | str):
             raise ValueError("answer is a JSON object or array, or a string sent as text/html")
         if self.answer is not None and (self.status is not None or self.drop):
             raise ValueError("answer is a 200: it cannot go with status or drop")
 
-    def matches(self, endpoint: str) -> bool:
-        """Whether this fault targets requests to `endpoint`."""
-        return self.endpoint in ("*", endpoint)
+    def matches(self, endpoint: str, method: str | None = None) -> bool:
+        """Whether this fault targets requests to `endpoint` (made with `method`)."""
+        return self.endpoint in ("*", endpoint) and (self.method is None or self.method == method)
 
     def to_json(self) -> dict[str, Any]:
         """The control API's representation."""
@@ -76,6 +80,7 @@ class Fault:
             "times": self.times,
             "grantScope": self.grant_scope,
             "answer": self.answer,
+            "method": self.method,
         }
 
     @classmethod
@@ -115,6 +120,7 @@ class FaultInjector:
         times: int | None = None,
         grant_scope: str | None = None,
         answer: dict[str, Any] | list[Any] | str | None = None,
+        method: str | None = None,
     ) -> Fault:
         """Activate a fault (see `Fault`); returns it."""
         return self.add_fault(
@@ -127,6 +133,7 @@ class FaultInjector:
                 times=times,
                 grant_scope=grant_scope,
                 answer=answer,
+                method=method,
             )
         )
 
@@ -146,11 +153,11 @@ class FaultInjector:
         with self._lock:
             return [dataclasses.replace(f) for f in self._faults]
 
-    def take(self, endpoint: str) -> Fault | None:
+    def take(self, endpoint: str, method: str | None = None) -> Fault | None:
         """The fault to apply to one request to `endpoint`, using up one of its `times`."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(endpoint):
+                if fault.matches(endpoint, method):
                     applied = dataclasses.replace(fault)
                     if fault.times is not None:
                         fault.times -= 1

@@ -143,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(body, Response):
             return body
         request.body = body
-        fault = emulator.faults.take(endpoint) if endpoint in _FAULTABLE else None
+        fault = emulator.faults.take(endpoint, request.method) if endpoint in _FAULTABLE else None
         if fault is None:
             return emulator.dispatch(request, matched)
         if fault.latency:

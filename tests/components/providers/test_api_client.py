@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+import types
 import uuid
 from typing import Any
 
@@ -595,3 +596,155 @@ def test_a_rotation_is_due_on_its_day_not_after(
     assert p.diff("id", first, news).changes is False
     monkeypatch.setattr(api_client, "now", lambda: float(first["created_ts"]) + 30 * 86400)
     assert p.diff("id", first, news).changes is True
+
+
+def test_admin_credentials_from_vault_on_their_own_mount(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, vault_env: OpenBaoServer, path: str
+) -> None:
+    root = hvac.Client(url=openbao.url, token=openbao.root_token)
+    mount = f"admin-{uuid.uuid4().hex[:8]}"
+    root.sys.enable_secrets_engine("kv", path=mount, options={"version": "2"})
+    made = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], name="admin", secret=ADMIN_SECRET)
+    source = {"vault_path": "ctp/admin", "vault_mount": mount, "vault_address": openbao.url}
+    news = props(emulator, openbao, path, admin=source)
+    where = f"Vault {openbao.url} {mount}/ctp/admin (keys clientId, clientSecret)"
+    with pytest.raises(CredentialsError) as missing:
+        ApiClientProvider().create(news)
+    assert str(missing.value) == (
+        f"connector 'patchworks': no admin credentials for project {PK}: set {where} to an API client holding "
+        f"manage_api_clients:{PK} (made once by hand in the Merchant Center)"
+    )
+    root.secrets.kv.v2.create_or_update_secret(path="ctp/admin", secret={"clientId": made.id}, mount_point=mount)
+    with pytest.raises(CredentialsError, match="no admin credentials"):  # half a pair is none
+        ApiClientProvider().create(news)
+    pair = {"clientId": made.id, "clientSecret": ADMIN_SECRET}
+    root.secrets.kv.v2.create_or_update_secret(path="ctp/admin", secret=pair, mount_point=mount)
+    outs = ApiClientProvider().create(news).outs
+    assert working(emulator, openbao, path) == outs["client_id"]
+
+
+def test_tokens_are_asked_for_no_more_than_each_step_needs(
+    emulator: CommercetoolsEmulator,
+    openbao: OpenBaoServer,
+    vault_env: OpenBaoServer,
+    path: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Least privilege on the wire: the admin token carries manage_api_clients only, though the admin client
+    holds more; the new client's test token carries the connector's scopes; one admin token per operation."""
+    wide = [f"manage_api_clients:{PK}", f"manage_orders:{PK}"]
+    made = emulator.backend.add_client(PK, wide, name="admin", secret=ADMIN_SECRET)
+    monkeypatch.setenv("CTP_ADMIN_CLIENT_ID", made.id)
+    monkeypatch.setenv("CTP_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, scopes=[f"view_orders:{PK}"])
+    first = p.create(news).outs
+    before = emulator.count("token")
+    second = p.update("id", first, {**news, "rotation_request": "r-1"}).outs  # grace 0: retires in the same call
+    assert emulator.count("token") - before == 2  # the admin's, and the new client's test
+    tokens = {t.client_id: t.scopes for t in emulator.backend.tokens()}
+    assert set(tokens[made.id]) == {f"manage_api_clients:{PK}", f"view_api_clients:{PK}"}
+    assert set(tokens[second["client_id"]]) == {f"view_orders:{PK}"}
+
+
+def test_a_new_client_is_tested_with_backoff_until_commercetools_accepts_it(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait between attempts passes on the emulator's clock: the client works from the fifth attempt."""
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        emulator.backend.advance_clock(seconds)
+
+    monkeypatch.setattr(api_client, "time", types.SimpleNamespace(sleep=sleep, time=time.time))
+    emulator.backend.advance_clock(7200)  # the admin client is old: only new clients wait
+    emulator.backend.new_client_token_delay = 0.25 + 0.5 + 1.0 + 2.0
+    outs = ApiClientProvider().create(props(emulator, openbao, path)).outs
+    assert slept == [0.25, 0.5, 1.0, 2.0] and working(emulator, openbao, path) == outs["client_id"]
+
+
+def test_a_create_records_what_commercetools_and_the_clock_say(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api_client, "now", lambda: 1767225600.0)  # 2026-01-01T00:00:00Z
+    news = props(emulator, openbao, path, grace_hours=2, delete_days_after_creation=30)
+    outs = ApiClientProvider().create({**news, "access_token_validity_seconds": 7200}).outs
+    (record,) = [c for c in emulator.backend.clients(PK) if c.id == outs["client_id"]]
+    assert outs["created_at"] == record.to_json()["createdAt"]  # commercetools' own time, not ours
+    assert record.access_token_validity_seconds == 7200 and record.delete_at is not None
+    assert (outs["created_ts"], outs["retire_after_ts"]) == (1767225600.0, 1767225600.0 + 2 * 3600)
+    assert outs["delete_at"] == "2026-01-31T00:00:00Z"
+    assert (outs["client_missing"], outs["last_rotation_request"], outs["previous_client_id"]) == (False, "", None)
+    plain = ApiClientProvider().create(props(emulator, openbao, path + "-b")).outs
+    assert plain["delete_at"] is None and "deleteDaysAfterCreation" not in str(emulator.requests)
+
+
+def test_a_rotation_keeps_the_last_request_and_forgets_a_deleted_client(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, rotate_after_days=30)
+    second = p.update("id", p.create(news).outs, {**news, "rotation_request": "r-1"}).outs
+    later = float(second["created_ts"]) + 31 * 86400
+    monkeypatch.setattr(api_client, "now", lambda: later)
+    third = p.update("id", second, {**news, "rotation_request": "r-1"}).outs  # due by age, same request
+    assert third["generation"] == 3 and third["last_rotation_request"] == "r-1"
+    emulator.backend.delete_api_client(PK, third["client_id"])
+    fourth = p.update("id", p.read("id", third).outs, {**news, "rotation_request": "r-1"}).outs
+    assert fourth["previous_client_id"] is None  # nothing left to retire: it was deleted outside Pulumi
+
+
+def test_a_create_that_commercetools_refuses_says_so_and_what_still_works(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str
+) -> None:
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path)
+    first = p.create(news).outs
+    emulator.faults.add("api_clients", status=400, method="POST", times=1)  # the query before it passes
+    with pytest.raises(CredentialsError) as err:
+        p.update("id", first, {**news, "rotation_request": "r-1"})
+    assert str(err.value) == (
+        "connector 'patchworks': rotation step create failed: create API client: HTTP 400 InvalidInput: Bad "
+        f"Request. The store still holds the previous client {first['client_id']}, which keeps working. Fix the "
+        "cause and rerun `pulumi up`"
+    )
+
+
+def test_the_old_client_retires_in_the_update_at_the_end_of_its_grace(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = ApiClientProvider()
+    news = {**props(emulator, openbao, path, grace_hours=1), "rotation_request": "r-1"}
+    first = p.create(props(emulator, openbao, path, grace_hours=1)).outs
+    second = p.update("id", first, news).outs
+    monkeypatch.setattr(api_client, "now", lambda: float(second["retire_after_ts"]))
+    before = emulator.count("token")
+    third = p.update("id", second, news).outs
+    assert third["previous_client_id"] is None and managed_clients(emulator) == {second["client_id"]}
+    assert emulator.count("token") - before == 1  # one admin token for the retirement
+
+
+@pytest.mark.parametrize("first_create", [False, True], ids=["rotation", "first-create"])
+def test_a_crashed_run_whose_write_landed_is_finished_with_the_stores_version(
+    emulator: CommercetoolsEmulator, openbao: OpenBaoServer, admin: str, path: str, first_create: bool
+) -> None:
+    """The run died after the store took the new client, before Pulumi saved state: the rerun adopts that
+    client (found by name, held by the store under the connector's own key names) and the store's version."""
+    p = ApiClientProvider()
+    news = props(emulator, openbao, path, secret_keys={"clientId": "id", "clientSecret": "key"})
+    kv = hvac.Client(url=openbao.url, token=openbao.root_token).secrets.kv.v2
+    if first_create:  # the crashed run is a whole create whose state was never saved
+        made = p.create(news).outs["client_id"]
+        version = int(kv.read_secret_metadata(path=path)["data"]["current_version"]) + 1  # taken over: one write
+        outs = p.create(news).outs
+    else:
+        first = p.create(news).outs
+        name = client_name(api_client.ApiClientProps.model_validate(news), 2)
+        made = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name=name, secret="landed-secret").id
+        kv.create_or_update_secret(path=path, secret={**stored(openbao, path), "id": made, "key": "landed-secret"})
+        version = int(kv.read_secret_metadata(path=path)["data"]["current_version"])  # no write of its own
+        outs = p.update("id", first, {**news, "rotation_request": "r-1"}).outs
+    assert outs["client_id"] == made and outs["store_state"]["version"] == version
+    assert int(kv.read_secret_metadata(path=path)["data"]["current_version"]) == version
+    assert stored(openbao, path)["id"] == made and managed_clients(emulator) == {made}
