@@ -291,7 +291,8 @@ class ControlResponses:
         return Response(200, {"results": [{**c.to_json(), "projectKey": c.project_key} for c in records]})
 
     def add_fault(self, request: Request) -> Response:
-        """Activate a fault: `{endpoint, status?, retryAfter?, latency?, drop?, times?, grantScope?, answer?, method?}`."""
+        """Activate a fault: `{endpoint, status?, retryAfter?, latency?, drop?, times?, grantScope?, answer?,
+        method?}` (see `Fault`)."""
         try:
             fault = self.faults.add_fault(Fault.from_json(self._object(request)))
         except (TypeError, ValueError) as exc:
