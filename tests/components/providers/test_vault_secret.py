@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import hvac
 import pulumi
 import pytest
 
 from components.errors import VaultError
-from components.providers.vault_secret import VaultKvSecretProvider
+from components.providers.vault_secret import VaultKvSecretArgs, VaultKvSecretProvider
 from components.vault import VaultClient
 from tests.conftest import CANARY
 from testservers.openbao import OpenBaoServer
@@ -157,3 +158,122 @@ def test_refresh_of_state_written_before_kv_version_was_recorded(vault_env: Open
     p.delete(created.id, {k: v for k, v in old_state.items() if k != "delete_policy"})  # the default: delete
     assert VaultClient().read_secret_version(path) is None
     assert VaultClient().read_secret_metadata(path) is not None  # soft-deleted, recoverable, not destroyed
+
+
+def _v1_mount(server: OpenBaoServer) -> str:
+    mount = f"kv1-{uuid.uuid4().hex[:8]}"
+    hvac.Client(url=server.url, token=server.root_token).sys.enable_secrets_engine(
+        "kv", path=mount, options={"version": "1"}
+    )
+    return mount
+
+
+def test_args_default_to_soft_delete_kv_v2_and_no_adoption(event_loop_for_mocks: Any) -> None:
+    args = VaultKvSecretArgs(connector="c", owner="o", address="https://v", mount="secret", path="p", data={})
+    assert {k: args.props[k] for k in ("delete_policy", "kv_version", "adopt")} == {
+        "delete_policy": "delete",
+        "kv_version": 2,
+        "adopt": False,
+    }
+
+
+def test_check_names_each_wrong_input(vault_env: OpenBaoServer, path: str) -> None:
+    p = VaultKvSecretProvider()
+    assert p.check({}, props(vault_env, path)).failures == []
+    reasons = [f.reason for f in p.check({}, props(vault_env, path, kv_version=3, delete_policy="shred")).failures]
+    assert len(reasons) == 2 and reasons[0].startswith("delete_policy: ") and reasons[1].startswith("kv_version: ")
+    assert CANARY not in repr(reasons)
+
+
+def test_kv_v1_moving_server_and_namespace_at_once_is_still_an_update(vault_env: OpenBaoServer, path: str) -> None:
+    p = VaultKvSecretProvider()
+    created = p.create(props(vault_env, path)).outs
+    assert created is not None
+    outs = {**created, "kv_version": 1}
+    both = {**props(vault_env, path), "kv_version": 1, "address": "https://other.example.com", "namespace": "t"}
+    assert p.diff("id", outs, both).replaces == []
+
+
+def test_kv_v1_values_are_ours_only_while_they_hold_what_we_wrote(vault_env: OpenBaoServer, path: str) -> None:
+    mount = _v1_mount(vault_env)
+    p = VaultKvSecretProvider()
+    v1 = VaultClient(mount=mount, kv_version=1)
+    v1.write_secret(path, {"owner": "someone"})
+    with pytest.raises(VaultError) as foreign:
+        p.create(props(vault_env, path, mount=mount, kv_version=1))
+    assert str(foreign.value) == (
+        f"{v1.where(path)} already holds a value, and KV v1 cannot record who owns it; it is left untouched. "
+        "Choose another connectors.patchworks.vault.path, or set vault.adopt: true to take it over"
+    )
+    mine = p.create(props(vault_env, path + "-b", mount=mount, kv_version=1))
+    assert mine.outs["version"] == 0  # KV v1 has no versions
+    v1.write_secret(path + "-b", {"clientSecret": "changed by hand"})
+    with pytest.raises(VaultError) as changed:
+        p.update(mine.id, mine.outs, props(vault_env, path + "-b", mount=mount, kv_version=1, secret="new"))
+    assert str(changed.value) == (
+        f"{v1.where(path + '-b')} was changed since our last write. Run `pulumi refresh` to see the change, "
+        "then `pulumi up`"
+    )
+    p.delete(mine.id, mine.outs)  # not what we wrote any more: left alone
+    assert v1.read_secret(path + "-b") is not None
+    v1.delete_secret(path + "-b")
+    p.delete(mine.id, mine.outs)  # already gone: nothing to do, no error
+
+
+def test_kv_v1_update_to_another_address_records_the_new_digest(vault_env: OpenBaoServer, path: str) -> None:
+    mount = _v1_mount(vault_env)
+    p = VaultKvSecretProvider()
+    first = p.create(props(vault_env, path, mount=mount, kv_version=1)).outs
+    assert first is not None
+    moved = props(vault_env, path, mount=mount, kv_version=1, address=vault_env.url + "/")  # spelled another way
+    outs = p.update("id", first, moved).outs
+    assert (outs["version"], outs["salt"], outs["digest"]) == (0, first["salt"], first["digest"])
+    assert outs["address"] == vault_env.url + "/" and p.diff("id", outs, moved).changes is False
+    same_place = {**moved, "data": {"clientId": "abc", "clientSecret": "newer"}}
+    again = p.update("id", outs, same_place).outs
+    assert (again["version"], again["salt"]) == (0, first["salt"]) and again["digest"] != first["digest"]
+    assert p.diff("id", again, same_place).changes is False
+
+
+def test_an_update_is_refused_on_a_path_another_stack_now_owns(vault_env: OpenBaoServer, path: str) -> None:
+    p = VaultKvSecretProvider()
+    created = p.create(props(vault_env, path))
+    VaultClient().update_metadata(
+        path, {"managed-by": "ctp-credentials", "pulumi-stack": "other/prod", "connector": "x", "writer": "theirs"}
+    )
+    with pytest.raises(VaultError) as err:
+        p.update(created.id, created.outs, props(vault_env, path, secret="new"))
+    assert str(err.value) == (
+        f"{VaultClient().where(path)} already exists and belongs to other/prod/x, not to connector 'patchworks' of "
+        "commercetools-credentials/test; it is left untouched. Choose another connectors.patchworks.vault.path"
+    )
+
+
+def test_a_path_of_another_tool_is_refused_with_the_way_to_adopt_it(vault_env: OpenBaoServer, path: str) -> None:
+    VaultClient().create_or_update_secret(path, {"owner": "someone else"}, cas=0)
+    with pytest.raises(VaultError) as err:
+        VaultKvSecretProvider().create(props(vault_env, path))
+    assert str(err.value) == (
+        f"{VaultClient().where(path)} already exists and belongs to another tool, not to connector 'patchworks' "
+        "of commercetools-credentials/test; it is left untouched. Choose another connectors.patchworks.vault.path, "
+        "or set vault.adopt: true to take it over"
+    )
+
+
+def test_refresh_of_a_deleted_value_reports_nothing(vault_env: OpenBaoServer, path: str) -> None:
+    p = VaultKvSecretProvider()
+    created = p.create(props(vault_env, path))
+    VaultClient().delete_metadata_and_all_versions(path)
+    gone = p.read(created.id, created.outs)
+    assert (gone.id, gone.outs) == (None, {})
+
+
+def test_delete_of_a_path_with_metadata_but_no_version_leaves_it(vault_env: OpenBaoServer, path: str) -> None:
+    p = VaultKvSecretProvider()
+    created = p.create(props(vault_env, path))
+    VaultClient().delete_metadata_and_all_versions(path)
+    ownership = {"managed-by": "ctp-credentials", "pulumi-stack": "commercetools-credentials/test"}
+    VaultClient().update_metadata(path, {**ownership, "connector": "patchworks", "writer": created.id})
+    p.delete(created.id, created.outs)  # no version to delete: nothing asked of Vault, no error
+    meta = VaultClient().read_secret_metadata(path)
+    assert meta is not None and meta.current_version == 0
