@@ -695,3 +695,132 @@ def test_the_scope_grammar_corners() -> None:
     assert problem is not None and "manage_project does not grant" not in problem
     with_hint = admin_scope_problem(f"manage_project:{PK}", PK)
     assert with_hint is not None and with_hint.endswith(" (manage_project does not grant the API Clients API)")
+
+
+SET = "pulumi config set --path"
+KIND_MESSAGES = [
+    ({"colour": "red"}, "colour: unknown setting; remove it (README, 'Configuration', lists every key)"),
+    (
+        {"grantType": "password"},
+        "grantType: must be 'client_credentials'; it is fixed by the integration platform, remove the setting or "
+        "use that value",
+    ),
+    (
+        {"vault": {"path": "p", "deletePolicy": "shred"}},
+        "vault.deletePolicy: must be 'keep', 'delete' or 'destroy'; what removing the connector does to the stored "
+        "value (see README, 'Deleting')",
+    ),
+    (
+        {"checkCredentials": "no"},
+        f"checkCredentials: must be true or false (a YAML boolean, not a string); set it with {SET} "
+        "'connectors.patchworks.checkCredentials' false (or true: the CLI stores exactly these two as booleans, "
+        'and no, off or "false" as text)',
+    ),
+    (
+        {"clientId": 12345},
+        'clientId: must be text (a YAML string): quote it in Pulumi.<stack>.yaml, e.g. clientId: "12345"; '
+        f"{SET} stores digits, true and false as a number or a boolean",
+    ),
+    (
+        {"vault": "secret/p"},
+        "vault: must be a map of settings (key: value), e.g. vault: {...}; see README, 'Configuration'",
+    ),
+]
+MANAGED_KIND_MESSAGES = [
+    (
+        {"managed": {"accessTokenValiditySeconds": "3600"}},
+        f"managed.accessTokenValiditySeconds: must be a whole number (a YAML number, not a string); set it with "
+        f"{SET} 'connectors.patchworks.managed.accessTokenValiditySeconds' <digits> (the CLI stores digits as a "
+        "number), or write it unquoted in Pulumi.<stack>.yaml",
+    ),
+    (
+        {"managed": {"rotateAfterDays": "30"}},
+        "managed.rotateAfterDays: must be a number (a YAML number such as 30 or 1.5, not a string); "
+        f"{SET} 'connectors.patchworks.managed.rotateAfterDays' <digits> stores a whole number as one, but 1.5 as "
+        "text: write a fraction unquoted in Pulumi.<stack>.yaml",
+    ),
+    (
+        {"managed": {}, "publish": {"webhooks": "x"}},
+        "publish.webhooks: must be a list, e.g. webhooks: [...]; see README, 'Configuration'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "line"), KIND_MESSAGES, ids=[c[1].split(":")[0] for c in KIND_MESSAGES])
+def test_each_kind_of_mistake_gets_its_own_fix(change: dict[str, Any], line: str) -> None:
+    raw = base()
+    raw["patchworks"].update(change)
+    with pytest.raises(ConfigError) as err:
+        load(raw)
+    assert str(err.value) == f"invalid stack config:\n- connectors.patchworks.{line}"
+
+
+@pytest.mark.parametrize(
+    ("change", "line"), MANAGED_KIND_MESSAGES, ids=[c[1].split(":")[0] for c in MANAGED_KIND_MESSAGES]
+)
+def test_each_kind_of_mistake_in_a_managed_connector_gets_its_own_fix(change: dict[str, Any], line: str) -> None:
+    raw = base()
+    del raw["patchworks"]["clientId"]
+    raw["patchworks"].update(change)
+    with pytest.raises(ConfigError) as err:
+        load(raw, secrets_for())
+    assert str(err.value) == f"invalid stack config:\n- connectors.patchworks.{line}"
+
+
+def test_a_missing_key_says_how_to_set_it() -> None:
+    raw = base()
+    del raw["patchworks"]["projectKey"]
+    with pytest.raises(ConfigError) as err:
+        load(raw)
+    assert str(err.value) == (
+        "invalid stack config:\n- connectors.patchworks.projectKey: required but not set; run pulumi config set "
+        "--path 'connectors.patchworks.projectKey' <value>"
+    )
+
+
+VAULT_AT = {"address": "https://vault.example.com", "namespace": "team-a"}
+
+
+def test_one_vault_secret_is_one_server_namespace_mount_and_path() -> None:
+    """Paths only clash on the same server and namespace; named explicitly, each part counts."""
+    for other in ({"address": "https://vault-2.example.com"}, {"namespace": "team-b"}):
+        raw = base()
+        raw["storefront"] = {**raw["patchworks"], "vault": {**VAULT_AT, **other, "path": "shared/creds"}}
+        raw["patchworks"]["vault"] = {**VAULT_AT, "path": "shared/creds"}
+        assert [c.name for c in load(raw).connectors] == ["patchworks", "storefront"]
+
+
+@pytest.mark.parametrize("where", [{"address": VAULT_AT["address"]}, VAULT_AT], ids=["address", "namespace"])
+def test_a_connector_cannot_publish_onto_its_own_secret_on_a_named_server(where: dict[str, str]) -> None:
+    raw = base()
+    raw["patchworks"]["vault"] = {**where, "path": "commercetools/patchworks"}
+    raw["patchworks"]["publish"] = {"vault": {"path": "commercetools/patchworks"}}
+    with pytest.raises(ConfigError, match=r"publish\.vault\.path and vault\.path name the same Vault secret"):
+        load(raw)
+
+
+def test_a_managed_client_cannot_overwrite_admin_credentials_on_a_named_server() -> None:
+    raw = base()
+    del raw["patchworks"]["clientId"]
+    raw["patchworks"]["managed"] = {"adminVaultPath": "ops/admin"}
+    raw["patchworks"]["vault"] = {"address": VAULT_AT["address"], "path": "ops/admin"}
+    with pytest.raises(ConfigError, match=r"managed.adminVaultPath and vault.path name the same Vault secret"):
+        load_stack_config(raw, secrets_for())
+
+
+def test_a_list_of_connectors_is_refused_with_the_map_it_should_be() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_stack_config([{"name": "erp-sync", "projectKey": PK}, "junk"], secrets_for())
+    assert str(err.value) == (
+        "connectors must be a map of connector name to settings, not a list: the name is "
+        "the key, e.g.\n  connectors:\n    erp-sync:\n      projectKey: ...\n      scopes: [...]\n      clientId: "
+        "...\n(see README, 'Configuration'). Each connector's secret is then clientSecret-<name>."
+    )
+
+
+def test_operator_allowed_hosts_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTP_ALLOWED_HOSTS", "auth.proxy.example.com,api.proxy.example.com")
+    raw = base()
+    raw["patchworks"] |= {"authUrl": "https://auth.proxy.example.com", "apiUrl": "https://api.proxy.example.com"}
+    (c,) = load(raw).connectors
+    assert (c.auth_url, c.api_url) == ("https://auth.proxy.example.com", "https://api.proxy.example.com")
