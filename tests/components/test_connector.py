@@ -236,3 +236,25 @@ def test_a_managed_connector_registers_its_client_with_every_setting(mocks: Mock
         assert (doc["clientId"], doc["managed"], doc["secretRef"]["version"]) == ("managed-1", True, 3)
 
     return connector.config.apply(verify)
+
+
+@pulumi.runtime.test
+def test_the_store_arguments_default_to_the_safe_choices(mocks: Mocks) -> Any:
+    """Soft delete, KV v2 and no adoption for Vault; a 30-day recovery window and neither force nor restore
+    for Secrets Manager: what a program that leaves them out gets."""
+    from components.providers.secretsmanager_secret import SecretsManagerSecretArgs
+    from components.providers.vault_secret import VaultKvSecretArgs
+
+    vault = VaultKvSecretArgs(connector="c", owner="o", address="https://v", mount="secret", path="p", data={})
+    sm = SecretsManagerSecretArgs(connector="c", owner="o", name="n", data={})
+    assert {k: vault.props[k] for k in ("delete_policy", "kv_version", "adopt")} == {
+        "delete_policy": "delete",
+        "kv_version": 2,
+        "adopt": False,
+    }
+    assert {k: sm.props[k] for k in ("recovery_window_days", "force_delete", "restore_if_deleted")} == {
+        "recovery_window_days": 30,
+        "force_delete": False,
+        "restore_if_deleted": False,
+    }
+    return pulumi.Output.all(vault.props["data"], sm.props["data"])  # awaited by the test runner

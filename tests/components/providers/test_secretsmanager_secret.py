@@ -12,12 +12,7 @@ import boto3
 import pytest
 
 from components.aws import SecretsManagerClient, SecretsManagerError
-from components.providers.secretsmanager_secret import (
-    SecretsManagerSecretArgs,
-    SecretsManagerSecretProvider,
-    remote_digest,
-    request_token,
-)
+from components.providers.secretsmanager_secret import SecretsManagerSecretProvider, remote_digest, request_token
 from components.providers.vault_secret import digest
 from tests.conftest import CANARY
 from testservers.moto import MotoServer
@@ -560,12 +555,3 @@ def test_refresh_reports_the_secret_that_is_there_now(aws_env: MotoServer, name:
     boto3.client("secretsmanager", endpoint_url=aws_env.url, region_name="eu-central-1").create_secret(Name=name)
     empty = p.read(created.id, created.outs)
     assert (empty.id, empty.outs) == (None, {})
-
-
-def test_args_default_to_a_30_day_recovery_window_and_no_force_or_restore(event_loop_for_mocks: Any) -> None:
-    args = SecretsManagerSecretArgs(connector="c", owner="o", name="n", data={})
-    assert {k: args.props[k] for k in ("recovery_window_days", "force_delete", "restore_if_deleted")} == {
-        "recovery_window_days": 30,
-        "force_delete": False,
-        "restore_if_deleted": False,
-    }

@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from components.errors import VaultError
-from components.providers.vault_secret import VaultKvSecretArgs, VaultKvSecretProvider
+from components.providers.vault_secret import VaultKvSecretProvider
 from components.vault import VaultClient
 from tests.conftest import CANARY
 from testservers.openbao import OpenBaoServer
@@ -166,15 +166,6 @@ def _v1_mount(server: OpenBaoServer) -> str:
         "kv", path=mount, options={"version": "1"}
     )
     return mount
-
-
-def test_args_default_to_soft_delete_kv_v2_and_no_adoption(event_loop_for_mocks: Any) -> None:
-    args = VaultKvSecretArgs(connector="c", owner="o", address="https://v", mount="secret", path="p", data={})
-    assert {k: args.props[k] for k in ("delete_policy", "kv_version", "adopt")} == {
-        "delete_policy": "delete",
-        "kv_version": 2,
-        "adopt": False,
-    }
 
 
 def test_check_names_each_wrong_input(vault_env: OpenBaoServer, path: str) -> None:
