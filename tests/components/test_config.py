@@ -18,6 +18,7 @@ from components.config import (
     StackConfig,
     VaultStore,
     WebhookTarget,
+    capacity_problem,
     load_stack_config,
     secret_config_key,
 )
@@ -824,3 +825,83 @@ def test_operator_allowed_hosts_are_comma_separated(monkeypatch: pytest.MonkeyPa
     raw["patchworks"] |= {"authUrl": "https://auth.proxy.example.com", "apiUrl": "https://api.proxy.example.com"}
     (c,) = load(raw).connectors
     assert (c.auth_url, c.api_url) == ("https://auth.proxy.example.com", "https://api.proxy.example.com")
+
+
+def test_connectors_that_are_not_a_map_of_connectors_are_told_apart() -> None:
+    told = {}
+    shapes: tuple[Any, ...] = (None, "x", {})
+    for connectors in shapes:
+        with pytest.raises(ConfigError) as err:
+            load_stack_config(connectors, secrets_for())
+        told[repr(connectors)] = str(err.value)
+    assert told == {
+        "None": "connectors is not set. Add at least one connector, e.g.\n  pulumi config set --path "
+        "'connectors.my-connector.projectKey' my-project",
+        "'x'": "connectors must be a map of connector name to settings, got str; see README, 'Configuration'",
+        "{}": "connectors is empty; add at least one connector (see README)",
+    }
+
+
+def test_secrets_written_into_the_settings_are_refused_for_every_connector() -> None:
+    raw = base()
+    raw["storefront"] = {**raw["patchworks"], "webhookSigningKey": CANARY}
+    raw["patchworks"]["clientSecret"] = CANARY
+    with pytest.raises(ConfigError) as err:
+        load(raw)
+    assert str(err.value) == (
+        "invalid stack config (2 problems):\n"
+        "- connectors.patchworks.clientSecret: never put the secret in the connector settings; remove it and run\n"
+        "  pulumi config set --secret clientSecret-patchworks <secret>\n"
+        "- connectors.storefront.webhookSigningKey: never in settings; use pulumi config set --secret "
+        "webhookSigningKey-storefront <key>"
+    )
+
+
+def test_problems_of_several_connectors_are_all_listed() -> None:
+    raw = base()
+    raw["storefront"] = {**raw["patchworks"], "size": 2}
+    raw["patchworks"]["colour"] = 1
+    with pytest.raises(ConfigError) as err:
+        load(raw)
+    unknown = "unknown setting; remove it (README, 'Configuration', lists every key)"
+    assert str(err.value) == (
+        f"invalid stack config (2 problems):\n- connectors.patchworks.colour: {unknown}\n"
+        f"- connectors.storefront.size: {unknown}"
+    )
+
+
+def test_a_webhook_signing_key_is_secret_and_16_characters_or_more() -> None:
+    raw = base()
+    raw["patchworks"]["publish"] = {"webhooks": [{"url": "https://hooks.example.com/a"}]}
+
+    def with_key(key: str, secret: bool = True) -> Any:
+        return lambda k: (CANARY, True) if k == "clientSecret-patchworks" else (key, secret)
+
+    assert load(raw, with_key("k" * 16)).connectors[0].name == "patchworks"
+    for key, secret, problem in (
+        ("k" * 15, True, "too short; use at least 16 random characters"),
+        ("k" * 20, False, "stored in plaintext; set it with pulumi config set --secret"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            load(raw, with_key(key, secret))
+        assert str(err.value).startswith(
+            f"invalid stack config (2 problems):\n- webhookSigningKey-patchworks: {problem}\n"
+        )
+
+
+def test_an_empty_secret_is_not_set() -> None:
+    with pytest.raises(ConfigError) as err:
+        load(base(), lambda k: ("", True) if k == "clientSecret-patchworks" else (None, False))
+    assert str(err.value) == (
+        "invalid stack config:\n- clientSecret-patchworks: not set; run\n  pulumi config set --secret "
+        "clientSecret-patchworks <secret>"
+    )
+
+
+def test_the_capacity_message_says_the_size_the_limits_and_the_way_out() -> None:
+    assert capacity_problem(200_000) == (
+        "the stack config is 200,000 bytes as the engine passes it to the program and the policy pack; this project "
+        "accepts at most 98,304 (the engine itself fails above 131,057: Linux limits one environment variable to "
+        "128 KiB). Split the connectors across stacks, e.g. one stack per commercetools project or per team "
+        "(README, 'Capacity')"
+    )
