@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import botocore.exceptions
 import botocore.retries.standard
@@ -324,3 +325,77 @@ def test_transport_messages_say_what_failed_and_which_setting_fixes_it(error: Ex
         error, "cannot write x", "https://vpce.example", "Secrets Manager", "SECRETS_MANAGER"
     )
     assert message == text
+
+
+VERBS = [
+    ("UpdateSecret", "update", lambda sm, name: sm.update_secret(name, description="d")),
+    ("UntagResource", "untag", lambda sm, name: sm.untag_resource(name, ["a"])),
+    ("RestoreSecret", "restore", lambda sm, name: sm.restore_secret(name)),
+    ("DeleteSecret", "delete", lambda sm, name: sm.delete_secret(name, recovery_window_days=7)),
+    (
+        "UpdateSecretVersionStage",
+        "move label AWSCURRENT on",
+        lambda sm, name: sm.update_secret_version_stage(name, "AWSCURRENT", move_to_version_id=token()),
+    ),
+]
+
+
+@pytest.mark.parametrize(("action", "verb", "call"), VERBS, ids=[v[0] for v in VERBS])
+def test_every_verb_says_what_it_could_not_do_and_the_grant(
+    aws_env: MotoServer, action: str, verb: str, call: Any
+) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    aws_env.faults.add(action, status=400, code="AccessDeniedException", message="not authorized", times=1)
+    with pytest.raises(SecretsManagerError) as err:
+        call(sm, name)
+    assert str(err.value) == (
+        f"cannot {verb} {sm.where(name)}: access denied to secretsmanager:{action} (not authorized). Grant the "
+        f"identity running pulumi secretsmanager:{action} on arn:aws:secretsmanager:eu-central-1:<account-id>:"
+        f"secret:{name}-* (IAM policy, and the secret's resource policy)"
+    )
+
+
+def test_a_grant_on_an_arn_names_that_arn_and_a_long_answer_is_cut(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:tests/x-AbCdEf"
+    aws_env.faults.add("UpdateSecret", status=400, code="AccessDeniedException", message="m" * 400, times=1)
+    with pytest.raises(SecretsManagerError) as err:
+        sm.update_secret(arn, description="d")
+    assert f"({'m' * 300}). Grant the identity running pulumi secretsmanager:UpdateSecret on {arn} (IAM" in str(
+        err.value
+    )
+
+
+def test_a_kms_failure_of_an_update_names_the_key_given(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    aws_env.faults.add("UpdateSecret", status=400, code="KMSInvalidStateException", message="disabled", times=1)
+    with pytest.raises(SecretsManagerError) as err:
+        sm.update_secret(name, kms_key_id="alias/ctp")
+    assert str(err.value).startswith(f"cannot update {sm.where(name)}: the KMS key alias/ctp cannot be used (")
+
+
+def test_delete_takes_a_window_or_force_and_reports_when(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    sm.create_secret(name, "x", client_request_token=token())
+    for bad in ({}, {"recovery_window_days": 7, "force": True}):
+        with pytest.raises(ValueError) as err:
+            sm.delete_secret(name, **bad)  # type: ignore[arg-type]
+        assert str(err.value) == "give exactly one of recovery_window_days and force=True"
+    when = sm.delete_secret(name, recovery_window_days=7)
+    assert when is not None and when.year >= 2026
+
+
+def test_a_name_scheduled_for_deletion_says_how_to_restore_it(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    sm.create_secret(name, "x", client_request_token=token())
+    sm.delete_secret(name, recovery_window_days=7)
+    with pytest.raises(SecretsManagerError) as err:
+        sm.create_secret(name, CANARY, client_request_token=token())
+    assert str(err.value).startswith(
+        f"cannot create {sm.where(name)}: a secret with this name is scheduled for deletion. Restore it "
+    )
+    assert str(err.value).endswith("restores it, or choose another secret name")
