@@ -308,6 +308,16 @@ def test_missing_region_says_where_to_set_it(monkeypatch: pytest.MonkeyPatch, tm
             "cannot write x: invalid request parameters SecretId",
         ),
         (
+            botocore.exceptions.ParamValidationError(
+                report="Invalid length for parameter SecretId\nInvalid type for parameter ClientRequestToken"
+            ),
+            "cannot write x: invalid request parameters ClientRequestToken, SecretId",
+        ),
+        (
+            botocore.exceptions.ParamValidationError(report="something botocore words otherwise"),
+            "cannot write x: invalid request parameters (see botocore)",
+        ),
+        (
             botocore.exceptions.ReadTimeoutError(endpoint_url="https://e"),
             f"cannot write x: no answer from https://vpce.example within {aws.CONNECT_TIMEOUT}s/{aws.READ_TIMEOUT}s "
             f"after {aws.MAX_ATTEMPTS} attempts. Check network access to Secrets Manager (proxy, VPC endpoint)",
@@ -330,6 +340,7 @@ def test_transport_messages_say_what_failed_and_which_setting_fixes_it(error: Ex
 VERBS = [
     ("UpdateSecret", "update", lambda sm, name: sm.update_secret(name, description="d")),
     ("UntagResource", "untag", lambda sm, name: sm.untag_resource(name, ["a"])),
+    ("TagResource", "tag", lambda sm, name: sm.tag_resource(name, {"a": "b"})),
     ("RestoreSecret", "restore", lambda sm, name: sm.restore_secret(name)),
     ("DeleteSecret", "delete", lambda sm, name: sm.delete_secret(name, recovery_window_days=7)),
     (
