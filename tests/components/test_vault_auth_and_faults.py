@@ -80,20 +80,26 @@ def _jwt(key: rsa.RSAPrivateKey, claims: dict[str, Any]) -> str:
     return f"{signing_input}.{b64(signature)}"
 
 
-def test_jwt_login_from_a_file(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    """The CI case: the job's OIDC ID token in a file, no long-lived Vault secret anywhere."""
+def _jwt_auth(bao: OpenBaoServer, mount: str) -> rsa.RSAPrivateKey:
+    """JWT auth at `mount` trusting a new key's tokens from https://ci.example.com; role `pipeline`. The key."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     client = admin(bao)
-    client.sys.enable_auth_method("jwt")
-    client.write("auth/jwt/config", jwt_validation_pubkeys=[pem.decode()], bound_issuer="https://ci.example.com")
+    client.sys.enable_auth_method("jwt", path=mount)
+    client.write(f"auth/{mount}/config", jwt_validation_pubkeys=[pem.decode()], bound_issuer="https://ci.example.com")
     client.write(
-        "auth/jwt/role/pipeline",
+        f"auth/{mount}/role/pipeline",
         role_type="jwt",
         user_claim="sub",
         bound_audiences=["vault"],
         token_policies=["connectors-only"],
     )
+    return key
+
+
+def test_jwt_login_from_a_file(bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """The CI case: the job's OIDC ID token in a file, no long-lived Vault secret anywhere."""
+    key = _jwt_auth(bao, "jwt")
     now = int(time.time())
     token = _jwt(
         key,
@@ -429,18 +435,7 @@ def test_jwt_from_the_environment_on_its_own_mount(
     bao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     """VAULT_JWT wins over VAULT_JWT_FILE; VAULT_JWT_MOUNT names the auth mount; each gap says what to set."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    client = admin(bao)
-    client.sys.enable_auth_method("jwt", path="jwt-ci")
-    client.write("auth/jwt-ci/config", jwt_validation_pubkeys=[pem.decode()], bound_issuer="https://ci.example.com")
-    client.write(
-        "auth/jwt-ci/role/pipeline",
-        role_type="jwt",
-        user_claim="sub",
-        bound_audiences=["vault"],
-        token_policies=["connectors-only"],
-    )
+    key = _jwt_auth(bao, "jwt-ci")
     now = int(time.time())
     claims = {"iss": "https://ci.example.com", "sub": "repo:shop/infra", "aud": "vault", "iat": now, "exp": now + 300}
     (tmp_path / "stale-token").write_text("not-a-jwt")
