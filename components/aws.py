@@ -89,9 +89,11 @@ class SecretsManagerClient:
 
     def __init__(self, *, region: str | None = None, endpoint_url: str | None = None) -> None:
         try:
-            self._client = boto_client("secretsmanager", region, endpoint_url)
+            self._client = boto_client(
+                "secretsmanager", region, endpoint_url, region_setting="the connector's secretsManager.region"
+            )
         except ValueError as exc:
-            raise SecretsManagerError(f"{exc} (Secrets Manager: the connector's secretsManager.region)") from None
+            raise SecretsManagerError(f"Secrets Manager: {exc}") from None
         self.region: str = self._client.meta.region_name
         self.endpoint_url: str = self._client.meta.endpoint_url
 
@@ -390,9 +392,10 @@ def transport_message(exc: Exception, what: str, endpoint: str | None, service: 
     return f"{what}: {type(exc).__name__}"
 
 
-def boto_client(service: str, region: str | None, endpoint_url: str | None) -> Any:
+def boto_client(service: str, region: str | None, endpoint_url: str | None, *, region_setting: str) -> Any:
     """A boto3 client with our timeouts and botocore's standard retry mode, credentials from the default chain
-    only. ValueError says what is missing (region, profile) and how to fix it."""
+    only. ValueError says what is missing (region, profile) and how to fix it; `region_setting` names where the
+    caller's region is configured (only a missing region points there, not a profile typo)."""
     config = Config(
         retries={"mode": "standard", "max_attempts": MAX_RETRIES},
         connect_timeout=CONNECT_TIMEOUT,
@@ -404,7 +407,7 @@ def boto_client(service: str, region: str | None, endpoint_url: str | None) -> A
             service, region_name=region, endpoint_url=endpoint_url or None, config=config
         )
     except botocore.exceptions.NoRegionError:
-        raise ValueError("no AWS region: set it in the connector's config, or AWS_REGION where pulumi runs") from None
+        raise ValueError(f"no AWS region: set {region_setting}, or AWS_REGION where pulumi runs") from None
     except botocore.exceptions.ProfileNotFound as exc:
         raise ValueError(
             f"AWS profile {exc.kwargs.get('profile')!r} (AWS_PROFILE) is not in the AWS config files: "

@@ -68,9 +68,9 @@ class SsmClient:
 
     def __init__(self, *, region: str | None = None, endpoint_url: str | None = None) -> None:
         try:
-            self._client = boto_client("ssm", region, endpoint_url)
+            self._client = boto_client("ssm", region, endpoint_url, region_setting="the connector's publish.ssm.region")
         except ValueError as exc:
-            raise SsmError(f"{exc} (SSM Parameter Store: the connector's publish.ssm.region)") from None
+            raise SsmError(f"SSM Parameter Store: {exc}") from None
         self.region: str = self._client.meta.region_name
         self.endpoint_url: str = self._client.meta.endpoint_url
 

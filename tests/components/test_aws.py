@@ -66,6 +66,7 @@ def test_create_describe_get(aws_env: MotoServer) -> None:
     assert not found.scheduled_for_deletion
     got = sm.get_secret_value(name)
     assert got is not None and json.loads(got.value) == {"clientSecret": CANARY} and got.version_id == version
+    assert got.version_stages == ["AWSCURRENT"] and got.arn == arn
     assert CANARY not in repr(got) and CANARY not in str(got)
     assert sm.region == "eu-central-1" and sm.endpoint_url == aws_env.url
 
@@ -338,6 +339,14 @@ def test_transport_messages_say_what_failed_and_which_setting_fixes_it(error: Ex
 
 
 VERBS = [
+    ("DescribeSecret", "describe", lambda sm, name: sm.describe_secret(name)),
+    ("GetSecretValue", "read", lambda sm, name: sm.get_secret_value(name)),
+    ("CreateSecret", "create", lambda sm, name: sm.create_secret(name, CANARY, client_request_token=token())),
+    (
+        "PutSecretValue",
+        "write a new version of",
+        lambda sm, name: sm.put_secret_value(name, CANARY, client_request_token=token()),
+    ),
     ("UpdateSecret", "update", lambda sm, name: sm.update_secret(name, description="d")),
     ("UntagResource", "untag", lambda sm, name: sm.untag_resource(name, ["a"])),
     ("TagResource", "tag", lambda sm, name: sm.tag_resource(name, {"a": "b"})),
@@ -410,3 +419,74 @@ def test_a_name_scheduled_for_deletion_says_how_to_restore_it(aws_env: MotoServe
         f"cannot create {sm.where(name)}: a secret with this name is scheduled for deletion. Restore it "
     )
     assert str(err.value).endswith("restores it, or choose another secret name")
+    assert err.value.code == "ResourceExistsException"  # what AWS (here moto) answered, kept for callers
+
+
+def test_a_create_scrubs_the_value_from_what_aws_answers(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    aws_env.faults.add("CreateSecret", status=400, code="InvalidParameterException", message=f"no {CANARY}", times=1)
+    with pytest.raises(SecretsManagerError) as err:
+        sm.create_secret(name, CANARY, client_request_token=token())
+    assert str(err.value) == f"cannot create {sm.where(name)}: InvalidParameterException: no <redacted>"
+
+
+def test_a_create_whose_kms_key_is_missing_names_the_setting(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    aws_env.faults.add("CreateSecret", status=400, code="ResourceNotFoundException", message="Key not found", times=1)
+    with pytest.raises(SecretsManagerError) as err:
+        sm.create_secret(name, CANARY, client_request_token=token(), kms_key_id="alias/gone")
+    assert str(err.value) == (
+        f"cannot create {sm.where(name)}: the KMS key alias/gone was not found in eu-central-1 (Key not found). "
+        "Fix the connector's kmsKeyId"
+    )
+
+
+def test_a_binary_secret_is_refused_with_what_to_do(aws_env: MotoServer) -> None:
+    sm = SecretsManagerClient()
+    name = fresh_name()
+    sm._client.create_secret(Name=name, SecretBinary=CANARY.encode())  # written by something else
+    with pytest.raises(SecretsManagerError) as err:
+        sm.get_secret_value(name)
+    assert str(err.value) == (
+        f"{sm.where(name)} holds a binary value (SecretBinary), not a JSON document: it was not written by this "
+        "tool. Choose another secret name"
+    )
+
+
+# --- the boto3 client: timeouts, region, profile --------------------------------------------------------
+def test_the_client_answers_within_our_timeouts(aws_env: MotoServer) -> None:
+    # botocore's default read timeout (60 s) times 6 attempts would make a black-holed endpoint look like a hang.
+    config = SecretsManagerClient()._client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (aws.CONNECT_TIMEOUT, aws.READ_TIMEOUT) == (5, 10)
+
+
+def test_aws_region_wins_over_the_default_region(aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore reads only AWS_DEFAULT_REGION; AWS_REGION is what the AWS CLI v2 and SDKs of other languages read.
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    assert SecretsManagerClient().region == "eu-west-3"
+    assert SecretsManagerClient(region="eu-west-1").region == "eu-west-1"  # the connector's config first
+    monkeypatch.setenv("AWS_REGION", "")
+    assert SecretsManagerClient().region == "eu-central-1"  # empty is unset: AWS_DEFAULT_REGION
+
+
+def test_no_region_names_both_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    for key in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(SecretsManagerError) as err:
+        SecretsManagerClient()
+    assert str(err.value) == (
+        "Secrets Manager: no AWS region: set the connector's secretsManager.region, or AWS_REGION where pulumi runs"
+    )
+
+
+def test_an_unknown_profile_is_named(aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "ci-typo")
+    with pytest.raises(SecretsManagerError) as err:
+        SecretsManagerClient()
+    assert str(err.value) == (
+        "Secrets Manager: AWS profile 'ci-typo' (AWS_PROFILE) is not in the AWS config files: fix AWS_PROFILE or "
+        "~/.aws/config"  # a profile typo is not the region's fault: no config key named
+    )

@@ -117,8 +117,11 @@ def test_rejected_credentials_are_explained(aws_env: MotoServer) -> None:
 
 def test_no_region_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-    with pytest.raises(SsmError, match="no AWS region"):
+    with pytest.raises(SsmError) as err:
         SsmClient()
+    assert str(err.value) == (
+        "SSM Parameter Store: no AWS region: set the connector's publish.ssm.region, or AWS_REGION where pulumi runs"
+    )
 
 
 def test_no_credentials_are_explained(aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
