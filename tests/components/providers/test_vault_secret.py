@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from typing import Any
 
@@ -10,7 +12,7 @@ import pulumi
 import pytest
 
 from components.errors import VaultError
-from components.providers.vault_secret import VaultKvSecretProvider
+from components.providers.vault_secret import VaultKvSecretProvider, digest
 from components.vault import VaultClient
 from tests.conftest import CANARY
 from testservers.openbao import OpenBaoServer
@@ -268,3 +270,11 @@ def test_delete_of_a_path_with_metadata_but_no_version_leaves_it(vault_env: Open
     p.delete(created.id, created.outs)  # no version to delete: nothing asked of Vault, no error
     meta = VaultClient().read_secret_metadata(path)
     assert meta is not None and meta.current_version == 0
+
+
+def test_the_digest_is_a_stored_contract() -> None:
+    """State written by earlier releases holds digests of this exact canonical form (sorted keys, no spaces):
+    spelling the JSON differently would make every stored secret look changed after an upgrade."""
+    salt = "00112233445566778899aabbccddeeff"
+    expected = hmac.new(bytes.fromhex(salt), b'{"a":"x","b":[1,2]}', hashlib.sha256).hexdigest()
+    assert digest(salt, {"b": [1, 2], "a": "x"}) == expected
