@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import uuid
 from typing import Any
 
@@ -200,6 +201,7 @@ def test_kv_v1_values_are_ours_only_while_they_hold_what_we_wrote(vault_env: Ope
     )
     mine = p.create(props(vault_env, path + "-b", mount=mount, kv_version=1))
     assert mine.outs["version"] == 0  # KV v1 has no versions
+    assert re.fullmatch(r"[0-9a-f]{32}", mine.id)  # the writer's ID: Pulumi needs a resource ID to track it
     v1.write_secret(path + "-b", {"clientSecret": "changed by hand"})
     with pytest.raises(VaultError) as changed:
         p.update(mine.id, mine.outs, props(vault_env, path + "-b", mount=mount, kv_version=1, secret="new"))
@@ -278,3 +280,16 @@ def test_the_digest_is_a_stored_contract() -> None:
     salt = "00112233445566778899aabbccddeeff"
     expected = hmac.new(bytes.fromhex(salt), b'{"a":"x","b":[1,2]}', hashlib.sha256).hexdigest()
     assert digest(salt, {"b": [1, 2], "a": "x"}) == expected
+
+
+def test_create_writes_with_check_and_set(vault_env: OpenBaoServer, path: str) -> None:
+    """A create names the version it expects (0: none yet), so a writer that got there first is refused rather
+    than overwritten; a mount with cas_required refuses any write that does not."""
+    mount = f"kv2cas-{uuid.uuid4().hex[:8]}"
+    admin = hvac.Client(url=vault_env.url, token=vault_env.root_token)
+    admin.sys.enable_secrets_engine("kv", path=mount, options={"version": "2"})
+    admin.secrets.kv.v2.configure(cas_required=True, mount_point=mount)
+    created = VaultKvSecretProvider().create(props(vault_env, path, mount=mount))
+    assert created.outs["version"] == 1
+    got = VaultClient(mount=mount).read_secret_version(path)
+    assert got is not None and got.data["clientSecret"] == CANARY
