@@ -279,12 +279,6 @@ def test_missing_credentials_say_where_to_put_them(
         SecretsManagerClient().describe_secret("commercetools/patchworks")
 
 
-def test_missing_region_says_where_to_set_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    with pytest.raises(SecretsManagerError, match="no AWS region"):
-        SecretsManagerClient()
-
-
 @pytest.mark.parametrize(
     ("error", "text"),
     [

@@ -117,6 +117,8 @@ def test_rejected_credentials_are_explained(aws_env: MotoServer) -> None:
 
 def test_no_region_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    for key in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
     with pytest.raises(SsmError) as err:
         SsmClient()
     assert str(err.value) == (

@@ -163,11 +163,13 @@ def test_refresh_of_state_written_before_kv_version_was_recorded(vault_env: Open
     assert VaultClient().read_secret_metadata(path) is not None  # soft-deleted, recoverable, not destroyed
 
 
-def _v1_mount(server: OpenBaoServer) -> str:
-    mount = f"kv1-{uuid.uuid4().hex[:8]}"
-    hvac.Client(url=server.url, token=server.root_token).sys.enable_secrets_engine(
-        "kv", path=mount, options={"version": "1"}
-    )
+def _mount(server: OpenBaoServer, kv_version: int = 1, *, cas_required: bool = False) -> str:
+    """A KV mount of its own (a test that needs one changes nothing other tests see)."""
+    mount = f"kv{kv_version}-{uuid.uuid4().hex[:8]}"
+    admin = hvac.Client(url=server.url, token=server.root_token)
+    admin.sys.enable_secrets_engine("kv", path=mount, options={"version": str(kv_version)})
+    if cas_required:
+        admin.secrets.kv.v2.configure(cas_required=True, mount_point=mount)
     return mount
 
 
@@ -189,7 +191,7 @@ def test_kv_v1_moving_server_and_namespace_at_once_is_still_an_update(vault_env:
 
 
 def test_kv_v1_values_are_ours_only_while_they_hold_what_we_wrote(vault_env: OpenBaoServer, path: str) -> None:
-    mount = _v1_mount(vault_env)
+    mount = _mount(vault_env)
     p = VaultKvSecretProvider()
     v1 = VaultClient(mount=mount, kv_version=1)
     v1.write_secret(path, {"owner": "someone"})
@@ -216,7 +218,7 @@ def test_kv_v1_values_are_ours_only_while_they_hold_what_we_wrote(vault_env: Ope
 
 
 def test_kv_v1_update_to_another_address_records_the_new_digest(vault_env: OpenBaoServer, path: str) -> None:
-    mount = _v1_mount(vault_env)
+    mount = _mount(vault_env)
     p = VaultKvSecretProvider()
     first = p.create(props(vault_env, path, mount=mount, kv_version=1)).outs
     assert first is not None
@@ -285,10 +287,7 @@ def test_the_digest_is_a_stored_contract() -> None:
 def test_create_writes_with_check_and_set(vault_env: OpenBaoServer, path: str) -> None:
     """A create names the version it expects (0: none yet), so a writer that got there first is refused rather
     than overwritten; a mount with cas_required refuses any write that does not."""
-    mount = f"kv2cas-{uuid.uuid4().hex[:8]}"
-    admin = hvac.Client(url=vault_env.url, token=vault_env.root_token)
-    admin.sys.enable_secrets_engine("kv", path=mount, options={"version": "2"})
-    admin.secrets.kv.v2.configure(cas_required=True, mount_point=mount)
+    mount = _mount(vault_env, 2, cas_required=True)
     created = VaultKvSecretProvider().create(props(vault_env, path, mount=mount))
     assert created.outs["version"] == 1
     got = VaultClient(mount=mount).read_secret_version(path)
