@@ -37,6 +37,7 @@ def test_check_off_is_advised_on_any_stack_with_the_fix() -> None:
 def test_check_off_on_a_production_stack_names_the_matching_pattern() -> None:
     args = resource_args(t.CREDENTIAL_CHECK, check(enabled=False), stack="shop-prod")
     ((msg, _),) = reports(cc.PRODUCTION_POLICY, args)
+    assert msg.startswith("connector 'patchworks': the credential check is switched off")
     assert "stack 'shop-prod' is production: it matches '*-prod' in productionStacks" in msg
 
 
@@ -55,6 +56,13 @@ def test_production_stacks_are_configurable() -> None:
     assert ProductionConfig().production_stacks[0] == "prod"
 
 
+def test_a_check_without_a_connectors_map_reports_nothing() -> None:
+    """A CredentialCheck whose `connectors` is missing or not a map (a pending value) has nothing switched off."""
+    for props in ({}, {"connectors": UNKNOWN}, {"connectors": "x"}):
+        assert reports(cc.ENABLED_POLICY, resource_args(t.CREDENTIAL_CHECK, props, stack="prod")) == []
+        assert reports(cc.PRODUCTION_POLICY, resource_args(t.CREDENTIAL_CHECK, props, stack="prod")) == []
+
+
 def test_only_the_credential_check_is_matched() -> None:
     assert reports(cc.ENABLED_POLICY, resource_args(t.API_CLIENT, check(enabled=False))) == []
 
@@ -67,15 +75,19 @@ def stack(*, checked: tuple[str, ...] = ("patchworks",)) -> list[tuple[str, str,
         (t.VAULT_KV_SECRET, "patchworks-secret", {"connector": "patchworks", "mount": "secret"}),
         (t.API_CLIENT, "managed-client", {"connector": "managed"}),
         (t.AWS_SECRET, "third-secret", {"connector": "third"}),
+        (t.CONNECTOR, "fourth", {"config": UNKNOWN}),
+        (t.AWS_SECRET, "fourth-secret", {"connector": "fourth"}),
         (t.CREDENTIAL_CHECK, "credential-check", {"connectors": {n: connector(n) for n in checked}}),
     ]
 
 
 def test_every_connector_is_covered_by_a_check() -> None:
-    assert reports(cc.COVERAGE_POLICY, stack_args(stack(checked=("patchworks", "third")))) == []
+    assert reports(cc.COVERAGE_POLICY, stack_args(stack(checked=("patchworks", "third", "fourth")))) == []
     found = reports(cc.COVERAGE_POLICY, stack_args(stack()))
     # the managed connector is covered by its ApiClient, which tests a new client before storing it
-    assert [m.split(":")[0] for m, _ in found] == ["connector 'third'"]
-    msg, urn = found[0]
+    assert [m.split(":")[0] for m, _ in found] == ["connector 'fourth'", "connector 'third'"]
+    msg, urn = found[1]
     assert "no CredentialCheck checks this connector's credentials; register it" in msg
+    # reported at the connector's component where there is one, else at the resource that holds its secret
+    assert found[0][1] is not None and found[0][1].endswith(f"{t.CONNECTOR}::fourth")
     assert urn is not None and urn.endswith("::third-secret")

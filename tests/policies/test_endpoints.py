@@ -87,6 +87,21 @@ def test_deprecated_hosts_count_as_official_for_their_region() -> None:
     assert "authUrl https://auth.sphere.io serves region europe-west1.gcp" in msg
 
 
+def test_without_a_known_region_the_message_shows_the_official_host_pattern() -> None:
+    """With an unknown (or pending) region there is no one official host to name: the pattern is named instead."""
+    for region in ("mars-west1.gcp", UNKNOWN, None):
+        (msg,) = check_official_endpoints(connector(auth_url=EMULATOR, region=region), "dev", NONE)
+        expected = "https://auth.<region>.commercetools.com"
+        assert f"authUrl {EMULATOR} is not the official commercetools host {expected};" in msg
+
+
+def test_an_entry_without_a_connector_name_is_reported_as_unnamed() -> None:
+    entry = connector(auth_url=EMULATOR)
+    del entry["connector"]
+    (msg,) = check_official_endpoints(entry, "dev", NONE)
+    assert msg.startswith("connector '?': authUrl ")
+
+
 def test_unknown_urls_are_left_for_up() -> None:
     assert check_official_endpoints(connector(auth_url=UNKNOWN, api_url=UNKNOWN), "prod", NONE) == []
 

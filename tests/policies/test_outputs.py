@@ -20,6 +20,8 @@ def test_collect_secrets_names_the_connector() -> None:
     assert collect_secrets(kv) == {"kv-" + CANARY: "c"}
     client = {"connector": "m", "client_secret": UNKNOWN}
     assert collect_secrets(client) == {}
+    # a secret no `connector` key claims is still collected, as the unnamed connector '?'
+    assert collect_secrets({"client_secret": CANARY}) == {CANARY: "?"}
 
 
 def test_leaks_finds_secrets_inside_longer_strings_and_lists() -> None:

@@ -62,6 +62,14 @@ def test_configured_locations_replace_the_default() -> None:
     assert str(VaultLocation(mount="secret")) == "secret/…"
 
 
+def test_locations_are_compared_segment_by_segment_blanks_included() -> None:
+    """Only slashes around a mount or prefix are ignored; a blank is part of a Vault path segment, so a config
+    typo (a leading blank) matches nothing and fails closed."""
+    assert VaultLocation(mount="/secret/", path_prefix="/commercetools/").holds("secret", "commercetools/x")
+    assert not VaultLocation(mount="secret", path_prefix=" commercetools").holds("secret", "commercetools/x")
+    assert not VaultLocation(mount=" secret", path_prefix="commercetools").holds("secret", "commercetools/x")
+
+
 def test_kv_v2_unless_a_location_is_listed_as_v1() -> None:
     assert check_vault_secret(secret(kv_version=2.0), DEFAULT) == []
     assert check_vault_secret(secret(kv_version=None), DEFAULT) == []
@@ -74,14 +82,35 @@ def test_kv_v2_unless_a_location_is_listed_as_v1() -> None:
     )
     assert check_vault_secret(secret(mount="legacy", path="ctp/x", kv_version=1), legacy) == []
     assert "(KV v1)" in str(legacy.allowed_locations[0])
+    # the engine sends numbers as floats: the fix names kvVersion 2, not 2.0
+    (msg,) = check_vault_secret(secret(mount="legacy", path="ctp/x", kv_version=2.0), legacy)
+    assert "written as KV v2 to legacy/ctp/x, where KV v1 is allowed" in msg
+    assert "or list the location with kvVersion 2 in allowedLocations of the vault-kv-location policy" in msg
+
+
+def test_a_location_listed_as_both_versions_names_both() -> None:
+    both = VaultKvConfig.model_validate(
+        {"allowedLocations": [{"mount": "secret", "kvVersion": 1}, {"mount": "secret", "kvVersion": 2}]}
+    )
+    assert check_vault_secret(secret(kv_version=1), both) == check_vault_secret(secret(kv_version=2), both) == []
+    (msg,) = check_vault_secret(secret(kv_version=3), both)
+    assert "written as KV v3 to secret/commercetools/patchworks, where KV v1 or KV v2 is allowed;" in msg
 
 
 def test_allowed_addresses() -> None:
     cfg = VaultKvConfig(allowed_addresses=("https://vault.example.com:8200/",))
     assert check_vault_secret(secret(), cfg) == []
     (msg,) = check_vault_secret(secret(address="http://127.0.0.1:8200"), cfg)
-    assert "Vault address http://127.0.0.1:8200 is not an allowed Vault" in msg
+    assert "Vault address http://127.0.0.1:8200 is not an allowed Vault (https://vault.example.com:8200/);" in msg
     assert "allowedAddresses" in msg
+
+
+def test_allowed_addresses_are_compared_exactly_but_for_a_trailing_slash() -> None:
+    cfg = VaultKvConfig(allowed_addresses=("https://VAULTX/", "https://vault.example.com"))
+    for address in ("https://VAULTX", "https://VAULTX/", "https://vault.example.com/"):
+        assert check_vault_secret(secret(address=address), cfg) == []
+    (msg,) = check_vault_secret(secret(address="https://VAULT"), cfg)
+    assert "is not an allowed Vault (https://VAULTX/, https://vault.example.com);" in msg
 
 
 def test_unknown_location_is_left_for_up() -> None:
