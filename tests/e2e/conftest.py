@@ -18,6 +18,12 @@ from testservers.moto import MotoServer
 from testservers.openbao import OpenBaoServer
 
 PROGRAM = ["Pulumi.yaml", "__main__.py", "components"]
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value in state and on the wire
+
+
+def is_secret(value: Any) -> bool:
+    """A value `stack export` shows encrypted."""
+    return isinstance(value, dict) and value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270"
 
 
 class PulumiProject:
@@ -108,6 +114,15 @@ class PulumiProject:
 
     def outputs(self) -> dict[str, Any]:
         return dict(json.loads(self.run("stack", "output", "--json").stdout))
+
+    def resource_outputs(self, type_suffix: str) -> list[dict[str, Any]]:
+        """The outputs in state of every resource whose type ends with `type_suffix`, as `stack export` gives
+        them (secrets encrypted). Which outputs are secret is decided by the engine (additional_secret_outputs of
+        the resource classes), so only an export shows it."""
+        deployment = json.loads(self.run("stack", "export").stdout)["deployment"]
+        found = [dict(r.get("outputs", {})) for r in deployment["resources"] if r["type"].endswith(type_suffix)]
+        assert found, f"no {type_suffix} in state"
+        return found
 
     def state_text(self) -> str:
         """Every byte the backend keeps (checkpoints, backups, history), plus a fresh export."""

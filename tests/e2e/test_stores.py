@@ -13,7 +13,7 @@ import hvac
 import pytest
 
 from tests.conftest import CANARY
-from tests.e2e.conftest import PulumiProject
+from tests.e2e.conftest import PulumiProject, is_secret
 from testservers.commercetools import CommercetoolsEmulator
 from testservers.moto import MotoServer
 from testservers.openbao import OpenBaoServer
@@ -171,6 +171,8 @@ def test_secrets_manager_lifecycle(
     again = aws_project.run("up", "--yes", "--skip-preview")
     assert "4 unchanged" in again.stdout
     assert len(versions(moto_server, name)) == 1  # no new version
+    (stored,) = aws_project.resource_outputs(":SecretsManagerSecret")
+    assert "data" not in stored and is_secret(stored["digest"])  # the HMAC of the payload is a secret too
 
     sm(moto_server).put_secret_value(SecretId=name, SecretString='{"clientSecret": "changed by hand"}')
     aws_project.run("refresh", "--yes", "--skip-preview")

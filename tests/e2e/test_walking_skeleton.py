@@ -7,7 +7,7 @@ import hvac
 import pytest
 
 from tests.conftest import CANARY
-from tests.e2e.conftest import PulumiProject
+from tests.e2e.conftest import PulumiProject, is_secret
 from testservers.commercetools import CommercetoolsEmulator
 from testservers.openbao import OpenBaoServer
 
@@ -95,6 +95,11 @@ def test_up_stores_secret_second_up_is_noop_destroy_cleans_up(
     state = project.state_text()
     assert "ciphertext" in state  # the secret inputs are there, encrypted
     assert CANARY not in state
+    # the payload, its HMAC and the check's map of credentials are secrets in state (encrypted), not plain
+    (kv,) = project.resource_outputs(":KvSecret")
+    assert "data" not in kv and is_secret(kv["digest"]) and kv["version"] == 1  # the payload never, its HMAC secret
+    (check,) = project.resource_outputs(":CredentialCheck")
+    assert is_secret(check["connectors"])
 
     project.run("destroy", "--yes", "--skip-preview")
     with pytest.raises(hvac.exceptions.InvalidPath):
