@@ -776,7 +776,3 @@ def _fix(err: Any, key: str) -> str:
     if kind == "value_error":
         return str(msg).removeprefix("Value error, ")
     return str(msg)
-
-
-def redacted_scopes(config: ConnectorConfig) -> list[str]:
-    return [str(s) for s in config.scopes]

@@ -37,11 +37,22 @@ def test_a_setting_the_model_refuses_is_named_with_its_key() -> None:
     whole = connector_config("p", {**BASE, "managed": {"deleteDaysAfterCreation": 30}})
     assert isinstance(whole, str) and whole.startswith("connectors.p.")
     assert "Value error" not in whole
+    # a nested setting is named by its dotted path; a rule of the whole connector by the connector alone
+    assert (
+        connector_config("p", {**BASE, "vault": {"kvVersion": 3}})
+        == "connectors.p.vault.kvVersion: Input should be 1 or 2"
+    )
+    assert connector_config("p", {**BASE, "authUrl": "https://auth.europe-west1.gcp.commercetools.com"}) == (
+        "connectors.p: set both authUrl and apiUrl, or neither (the region then decides both)"
+    )
 
 
 def test_publishing_is_left_to_the_program_and_a_provided_connector_needs_no_secret_here() -> None:
-    c = connector_config("p", {**BASE, "publish": {"file": {"path": "relative/not/allowed.json"}}})
+    # webhooks need webhookSigningKey-p, a secret rotation never reads: publish is not validated here
+    publish = {"file": {"path": "out.json"}, "webhooks": [{"url": "https://hooks.example.com/a"}]}
+    c = connector_config("p", {**BASE, "publish": publish})
     assert isinstance(c, ConnectorConfig) and c.client_secret is not None
+    assert c.publish.webhooks == () and c.publish.file is None
     assert c.client_secret.get_secret_value() == "not-read-here"  # never sent: rotation reads the real one
     managed = connector_config("m", {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "managed": {}})
     assert isinstance(managed, ConnectorConfig) and managed.client_secret is None
@@ -167,6 +178,18 @@ def test_after_a_managed_rotation_the_store_must_hand_out_the_new_client(
     assert CANARY not in repr(reports)
 
 
+def test_the_stored_client_must_hold_every_scope_the_document_names(
+    vault_env: OpenBaoServer, emulator: CommercetoolsEmulator
+) -> None:
+    """The document tells consumers which scopes the client holds: a client lacking one does not verify."""
+    client = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    settings = _stored(vault_env, emulator, client.id, CANARY)
+    location = SecretLocation("vault", address=vault_env.url, path=settings["vault"]["path"])
+    document = {**_document(emulator, "p", client.id), "scope": f"view_orders:{PK} view_products:{PK}"}
+    with pytest.raises(InvalidScopeError):
+        verify_stored(document, location)
+
+
 def test_an_empty_store_is_named_in_the_verification(vault_env: OpenBaoServer, emulator: CommercetoolsEmulator) -> None:
     location = SecretLocation("vault", address=vault_env.url, path=f"steps/{uuid.uuid4().hex}")
     with pytest.raises(CredentialsError) as err:
@@ -215,6 +238,7 @@ def test_the_admin_client_comes_from_the_environment_and_must_manage_api_clients
 
 def test_a_new_clients_name_says_which_client_it_replaces() -> None:
     assert steps.client_name("org/prod.eu", "erp sync", "abc_D-1") == "org-prod-eu-erp-sync-from-abc_D-1"
+    assert steps.client_name("Prod", "web", "x") == "Prod-web-from-x"  # stack names may hold capitals
     assert steps.client_name("prod", "p", "") == "prod-p-from-"
 
 
@@ -260,6 +284,19 @@ def test_a_rotation_stopped_after_set_resumes_with_the_configured_pair(emulator:
     before = set(_clients(emulator))
     result = steps.new_client(_ct(emulator), admin, PK, "prod-p-from-", [f"view_orders:{PK}"], new.id, lambda: CANARY)
     assert result == (new.id, None, old.id) and set(_clients(emulator)) == before
+
+
+def test_a_resumed_pair_must_hold_the_configured_scopes(emulator: CommercetoolsEmulator) -> None:
+    """A configured client lacking a configured scope is not taken over as the rotation's result: the token
+    request names the scopes, so commercetools refuses it and the rotation stops with that error."""
+    admin = _admin(emulator)
+    old = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name="by-hand")
+    new = emulator.backend.add_client(PK, [f"view_orders:{PK}"], name=f"prod-p-from-{old.id}", secret=CANARY)
+    before = set(_clients(emulator))
+    scopes = [f"view_orders:{PK}", f"view_products:{PK}"]
+    with pytest.raises(InvalidScopeError):
+        steps.new_client(_ct(emulator), admin, PK, "prod-p-from-", scopes, new.id, lambda: CANARY)
+    assert set(_clients(emulator)) == before
 
 
 def test_a_configured_new_client_whose_secret_was_lost_rotates_the_old_client_again(
@@ -343,6 +380,9 @@ def test_a_failure_is_summarised_by_its_error_line_cut_to_500() -> None:
     assert steps.summary(RuntimeError("   ")) == "RuntimeError"
     assert steps.summary(RuntimeError("x" * 600)) == "x" * 500
     assert steps.summary(RuntimeError("error: " + "y" * 600)) == "y" * 500
+    # the reason starts after the first `error:` (not at the first blank) and runs to the end of the line
+    assert steps.summary(RuntimeError(" stderr: error: boom")) == "boom"
+    assert steps.summary(RuntimeError("error: a failed: error: b")) == "a failed: error: b"
 
 
 def test_each_connector_gets_one_line_of_what_happened() -> None:

@@ -84,5 +84,7 @@ def test_connectors_per_stack_are_bounded() -> None:
     assert len(load_stack_config({f"c{i}": connector(1) for i in range(MAX_CONNECTORS)}, lookup).connectors) == 100
     with pytest.raises(ConfigError) as refused:
         load_stack_config({f"c{i}": connector(1) for i in range(MAX_CONNECTORS + 1)}, lookup)
-    assert f"{MAX_CONNECTORS + 1} connectors; a stack holds at most {MAX_CONNECTORS}" in str(refused.value)
-    assert "Split them across stacks" in str(refused.value)
+    assert str(refused.value) == (
+        f"connectors: {MAX_CONNECTORS + 1} connectors; a stack holds at most {MAX_CONNECTORS} (README, 'Capacity'). "
+        "Split them across stacks, e.g. one stack per commercetools project or per team"
+    )

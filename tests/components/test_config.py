@@ -348,7 +348,10 @@ def test_two_connectors_on_one_vault_path_are_refused_at_config_time() -> None:
     raw["patchworks"]["vault"] = {"path": "shared/creds"}
     with pytest.raises(ConfigError) as err:
         load(raw)
-    assert "connectors.storefront.vault.path and connectors.patchworks.vault.path name the same" in str(err.value)
+    assert str(err.value) == (  # a stack-wide rule names its keys itself: no `connectors.x:` before it
+        "invalid stack config:\n- connectors.storefront.vault.path and connectors.patchworks.vault.path name the "
+        "same Vault secret (secret/shared/creds); give each connector its own path"
+    )
 
 
 def test_shared_admin_credentials_and_other_mounts_are_fine() -> None:
@@ -692,8 +695,7 @@ def test_the_scope_grammar_corners() -> None:
     with pytest.raises(ValueError) as key:
         parse_scope("view_orders:x")
     assert str(key.value) == "scope 'view_orders:x': 'x' is not a valid project key"
-    problem = admin_scope_problem(f"view_orders:{PK}", PK)
-    assert problem is not None and "manage_project does not grant" not in problem
+    assert admin_scope_problem(f"view_orders:{PK}", PK) == f"its token has no manage_api_clients:{PK}"
     with_hint = admin_scope_problem(f"manage_project:{PK}", PK)
     assert with_hint is not None and with_hint.endswith(" (manage_project does not grant the API Clients API)")
 
@@ -726,6 +728,17 @@ KIND_MESSAGES = [
         {"vault": "secret/p"},
         "vault: must be a map of settings (key: value), e.g. vault: {...}; see README, 'Configuration'",
     ),
+    (  # a plain map (not a model) is pydantic's dict_type
+        {"secretKeys": "clientId=id"},
+        "secretKeys: must be a map of settings (key: value), e.g. secretKeys: {...}; see README, 'Configuration'",
+    ),
+    ({"authUrl": "https://auth.example.com/?x=1"}, "authUrl: must be a base URL without query or fragment"),
+    (
+        {"vault": {"address": "https://vault.example.com#f"}},
+        "vault.address: must be a base URL without query or fragment",
+    ),
+    # the snake_case spelling is accepted too (populate_by_name) and named as the user wrote it
+    ({"vault": {"kv_version": 3}}, "vault.kv_version: must be 1 or 2"),
 ]
 MANAGED_KIND_MESSAGES = [
     (
@@ -744,6 +757,8 @@ MANAGED_KIND_MESSAGES = [
         {"managed": {}, "publish": {"webhooks": "x"}},
         "publish.webhooks: must be a list, e.g. webhooks: [...]; see README, 'Configuration'",
     ),
+    # a bound has no fix of its own: pydantic's text, which names the bound
+    ({"managed": {"rotateAfterDays": 0}}, "managed.rotateAfterDays: Input should be greater than 0"),
 ]
 
 
@@ -842,10 +857,17 @@ def test_connectors_that_are_not_a_map_of_connectors_are_told_apart() -> None:
     }
 
 
-def test_secrets_written_into_the_settings_are_refused_for_every_connector() -> None:
+@pytest.mark.parametrize(
+    ("client_secret", "signing_key"),
+    [("clientSecret", "webhookSigningKey"), ("client_secret", "webhook_signing_key")],
+    ids=["camelCase", "snake_case"],  # the model takes either spelling (populate_by_name)
+)
+def test_secrets_written_into_the_settings_are_refused_for_every_connector(
+    client_secret: str, signing_key: str
+) -> None:
     raw = base()
-    raw["storefront"] = {**raw["patchworks"], "webhookSigningKey": CANARY}
-    raw["patchworks"]["clientSecret"] = CANARY
+    raw["storefront"] = {**raw["patchworks"], signing_key: CANARY}
+    raw["patchworks"][client_secret] = CANARY
     with pytest.raises(ConfigError) as err:
         load(raw)
     assert str(err.value) == (
@@ -854,6 +876,42 @@ def test_secrets_written_into_the_settings_are_refused_for_every_connector() -> 
         "  pulumi config set --secret clientSecret-patchworks <secret>\n"
         "- connectors.storefront.webhookSigningKey: never in settings; use pulumi config set --secret "
         "webhookSigningKey-storefront <key>"
+    )
+
+
+def test_a_connector_refused_before_validation_does_not_hide_the_next_ones() -> None:
+    good = base()["patchworks"]
+    raw = {
+        "a": "x",
+        "b": {**good, "name": "other"},
+        "c": {**good, "webhookSigningKey": CANARY},
+        "d": {**good, "clientSecret": CANARY},
+        "e": {**good, "colour": 1},
+    }
+    with pytest.raises(ConfigError) as err:
+        load(raw)
+    assert str(err.value) == (
+        "invalid stack config (5 problems):\n"
+        "- connectors.a: must be a map of settings (projectKey, scopes, clientId, ...)\n"
+        "- connectors.b.name: remove it; the map key is the connector's name\n"
+        "- connectors.c.webhookSigningKey: never in settings; use pulumi config set --secret "
+        "webhookSigningKey-c <key>\n"
+        "- connectors.d.clientSecret: never put the secret in the connector settings; remove it and run\n"
+        "  pulumi config set --secret clientSecret-d <secret>\n"
+        "- connectors.e.colour: unknown setting; remove it (README, 'Configuration', lists every key)"
+    )
+    assert CANARY not in str(err.value)
+
+
+def test_a_managed_connector_refuses_a_client_secret_in_config() -> None:
+    raw = base()
+    del raw["patchworks"]["clientId"]
+    raw["patchworks"]["managed"] = {}
+    with pytest.raises(ConfigError) as err:
+        load(raw)  # clientSecret-patchworks is set
+    assert str(err.value) == (
+        "invalid stack config:\n- clientSecret-patchworks: remove it; a managed connector's secret is made by this "
+        "project"
     )
 
 

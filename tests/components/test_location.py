@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from automation.steps import connector_config, verify_stored
-from components.aws import SecretsManagerError
+from components.aws import SecretsManagerClient, SecretsManagerError
 from components.config import ConnectorConfig, load_stack_config
 from components.connector import store_settings
-from components.errors import CredentialsError
+from components.errors import CredentialsError, VaultError
 from components.location import SecretLocation
 from components.providers import stores
 from components.providers.secretsmanager_secret import SecretsManagerSecretProvider
@@ -132,11 +132,31 @@ def test_a_secrets_manager_value_that_is_not_json_is_a_clear_error(aws_env: Moto
     loc = SecretLocation("secretsManager", name=name, region="eu-central-1", endpoint_url=aws_env.url)
     assert loc.read() is None  # nothing there yet
     loc.secrets_manager().create_secret(name, "not json", client_request_token=str(uuid.uuid4()))
-    with pytest.raises(CredentialsError, match=r"does not hold a JSON document .* `pulumi refresh`"):
+    with pytest.raises(CredentialsError) as err:
         loc.read()
+    assert str(err.value) == (
+        f"Secrets Manager secret {name} (eu-central-1, {aws_env.url}) does not hold a JSON document (changed "
+        "outside Pulumi?): run `pulumi refresh`, then `pulumi up` writes it again"
+    )
 
 
-def test_kv_v1_and_state_from_before_a_setting_was_recorded(vault_env: OpenBaoServer) -> None:
+def test_a_secrets_manager_location_reads_in_its_own_region_whatever_aws_region_says(
+    aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The region in state is where the writer put the value; a job with another AWS_REGION still reads there."""
+    name = f"loc/{uuid.uuid4().hex}"
+    loc = SecretLocation("secretsManager", name=name, region="eu-west-1", endpoint_url=aws_env.url)
+    SecretsManagerClient(region="eu-west-1", endpoint_url=aws_env.url).create_secret(
+        name, '{"clientSecret": "x"}', client_request_token=str(uuid.uuid4())
+    )
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    assert loc.secrets_manager().region == "eu-west-1"
+    assert loc.read() == {"clientSecret": "x"}
+
+
+def test_kv_v1_and_state_from_before_a_setting_was_recorded(
+    vault_env: OpenBaoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """KV v1 is read as KV v1; state without a mount or KV version means `secret` and 2 (their defaults)."""
     import hvac
 
@@ -148,6 +168,13 @@ def test_kv_v1_and_state_from_before_a_setting_was_recorded(vault_env: OpenBaoSe
         "vault", {"address": vault_env.url, "mount": mount, "path": "a/b", "kv_version": 1}
     )
     assert (v1.store, v1.kv_version, v1.read()) == ("vault", 1, {"clientSecret": CANARY})
+    # a KV v1 location's client explains a refusal with KV v1's grant (no data/ and metadata/ paths)
+    reader = admin.auth.token.create(policies=["default"], ttl="10m")["auth"]["client_token"]
+    monkeypatch.setenv("VAULT_TOKEN", reader)
+    with pytest.raises(VaultError) as denied:
+        v1.read()
+    assert str(denied.value).endswith(f"Grant the token's policy read/create/update/delete on {mount}/a/b")
+    monkeypatch.setenv("VAULT_TOKEN", vault_env.root_token)
     old = SecretLocation.from_settings("vault", {"address": vault_env.url, "path": "a/b"})
     assert (old.mount, old.kv_version, old.namespace) == ("secret", 2, None)
     assert SecretLocation.of(connector()).store == "vault"

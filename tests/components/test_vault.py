@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import hvac
 import pytest
+import requests
 
 from components.errors import VaultError
-from components.vault import VaultClient, _remote
+from components.vault import TIMEOUT, VaultClient, _remote
 from tests.conftest import CANARY
 from testservers.openbao import OpenBaoServer
 
@@ -152,3 +154,27 @@ def test_what_vault_said_is_its_errors_joined_or_its_message_without_the_url() -
     assert str(bare) == "no handler for route, really, on get http://v/x, on y"
     assert _remote(bare) == "no handler for route, really"
     assert _remote(hvac.exceptions.InvalidPath("m" * 400, method="get", url="u")) == "m" * 300
+
+
+class _RecordingAdapter(requests.adapters.HTTPAdapter):
+    """requests' own transport, noting the timeout each request is sent with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[Any] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.timeouts.append(kwargs.get("timeout"))
+        return super().send(request, **kwargs)
+
+
+def test_every_request_waits_at_most_our_timeout(vault_env: OpenBaoServer) -> None:
+    """hvac's default is 30 s, while a timeout is reported as `no answer within {TIMEOUT}s`: each request must
+    carry TIMEOUT (a wall-clock test of a silent server would take the full 30 s to tell them apart)."""
+    v = VaultClient()
+    recorder = _RecordingAdapter()
+    v._client.session.mount("http://", recorder)
+    path = fresh_path()
+    v.create_or_update_secret(path, {"k": "v"}, cas=0)
+    assert v.read_secret_version(path) is not None
+    assert recorder.timeouts == [TIMEOUT, TIMEOUT]

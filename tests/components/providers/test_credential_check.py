@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pulumi
 import pytest
 
 from components.errors import CommercetoolsError
+from components.providers import credential_check
 from components.providers.credential_check import CredentialCheckProvider
 from tests.conftest import CANARY
 from testservers.commercetools import CommercetoolsEmulator
@@ -158,6 +160,8 @@ def test_a_pass_is_reused_within_the_run_but_a_failure_and_refresh_are_not(emula
     assert provider.check({}, p).failures == []
     created = provider.create(p)
     assert emulator.count("token") == 1
+    assert provider.check({}, p).failures == []  # a preview's check reuses it too
+    assert emulator.count("token") == 1
     provider.read(created.id, created.outs)  # refresh always asks again
     assert emulator.count("token") == 2
     wrong = props(entry(emulator, "a", c.id, "not-the-secret", [f"view_orders:{PK}"]))
@@ -239,3 +243,18 @@ def test_update_checks_again_and_refuses_what_no_longer_works(emulator: Commerce
     wrong = props(entry(emulator, "a", c.id, "not-the-secret", [f"view_orders:{PK}"]))
     with pytest.raises(CommercetoolsError, match="client ID or secret rejected"):
         provider.update(created.id, created.outs, wrong)
+
+
+def test_a_pass_is_reused_for_reuse_seconds_and_not_a_moment_longer(
+    emulator: CommercetoolsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(credential_check, "time", SimpleNamespace(monotonic=lambda: now[0]))  # the module's clock
+    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
+    p = props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"]))
+    provider = CredentialCheckProvider()
+    assert provider.check({}, p).failures == []
+    now[0] += credential_check.REUSE_SECONDS - 0.001
+    assert provider.check({}, p).failures == [] and emulator.count("token") == 1
+    now[0] = 1000.0 + credential_check.REUSE_SECONDS  # the window is over: ask commercetools again
+    assert provider.check({}, p).failures == [] and emulator.count("token") == 2

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import boto3
+import botocore.handlers
 import pytest
 
 from components.aws import SecretsManagerClient, SecretsManagerError
@@ -555,3 +556,49 @@ def test_refresh_reports_the_secret_that_is_there_now(aws_env: MotoServer, name:
     boto3.client("secretsmanager", endpoint_url=aws_env.url, region_name="eu-central-1").create_secret(Name=name)
     empty = p.read(created.id, created.outs)
     assert (empty.id, empty.outs) == (None, {})
+
+
+def test_an_update_whose_version_another_writer_unlabels_at_once_still_returns(
+    aws_env: MotoServer, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A race: right after our update moves AWSCURRENT to its version, another writer moves AWSCURRENT on and
+    takes every label off ours. AWS then leaves our version out of DescribeSecret's VersionIdsToStages (it lists
+    only versions with labels); the update returns its version rather than fail, and the next refresh shows
+    the other writer's value as drift. The race goes in through botocore's event hooks, on the clients the
+    provider builds: after its UpdateSecretVersionStage call the other writer acts; and DescribeSecret drops
+    versions without labels, as AWS does and moto does not."""
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, secret="s1"))
+    other = boto3.client("secretsmanager")  # built before the hooks: the other writer has none
+    raced: list[str] = []
+
+    def another_writer(parsed: dict[str, Any], **_: Any) -> None:
+        if raced or parsed.get("Name") != name:
+            return
+        ours = other.describe_secret(SecretId=name)["VersionIdsToStages"]
+        (version,) = [v for v, stages in ours.items() if "AWSPENDING" in stages]
+        raced.append(version)
+        theirs = other.put_secret_value(SecretId=name, SecretString='{"by": "them"}', VersionStages=["THEIRS"])
+        other.update_secret_version_stage(
+            SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=theirs["VersionId"], RemoveFromVersionId=version
+        )
+        for label in ("AWSPENDING", "AWSPREVIOUS"):
+            other.update_secret_version_stage(SecretId=name, VersionStage=label, RemoveFromVersionId=version)
+
+    def only_labelled_versions(parsed: dict[str, Any], **_: Any) -> None:
+        stages = parsed.get("VersionIdsToStages") or {}
+        parsed["VersionIdsToStages"] = {v: labels for v, labels in stages.items() if labels}
+
+    monkeypatch.setattr(
+        botocore.handlers,
+        "BUILTIN_HANDLERS",
+        [
+            *botocore.handlers.BUILTIN_HANDLERS,
+            ("after-call.secrets-manager.UpdateSecretVersionStage", another_writer),
+            ("after-call.secrets-manager.DescribeSecret", only_labelled_versions),
+        ],
+    )
+    updated = p.update(created.id, created.outs, props(aws_env, name, secret="s2"))
+    assert raced == [updated.outs["version_id"]]
+    assert other.describe_secret(SecretId=name)["VersionIdsToStages"][raced[0]] == []  # no label left on it
+    assert p.read(created.id, updated.outs).outs["digest"] != updated.outs["digest"]  # their value: drift

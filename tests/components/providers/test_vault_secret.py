@@ -89,6 +89,9 @@ def test_refresh_sees_drift_and_update_repairs_it(vault_env: OpenBaoServer, path
     assert p.diff(created.id, refreshed.outs, props(vault_env, path)).changes is True
     repaired = p.update(created.id, refreshed.outs, props(vault_env, path))
     assert repaired.outs["version"] == 3
+    # the digest of what was written: the next diff is clean, not a write on every `up`
+    assert repaired.outs["digest"] == created.outs["digest"]
+    assert p.diff(created.id, repaired.outs, props(vault_env, path)).changes is False
     got = VaultClient().read_secret_version(path)
     assert got is not None and got.data["clientSecret"] == CANARY
 
@@ -265,15 +268,29 @@ def test_refresh_of_a_deleted_value_reports_nothing(vault_env: OpenBaoServer, pa
     assert (gone.id, gone.outs) == (None, {})
 
 
-def test_delete_of_a_path_with_metadata_but_no_version_leaves_it(vault_env: OpenBaoServer, path: str) -> None:
+@pytest.mark.parametrize("found", ["metadata but no version", "the current version already deleted"])
+def test_a_delete_with_nothing_left_to_delete_asks_nothing_of_vault(
+    vault_env: OpenBaoServer, path: str, found: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no live version there is nothing to soft-delete: the delete only reads the metadata (a token that
+    may do nothing else is enough), instead of asking Vault to delete what is already gone."""
     p = VaultKvSecretProvider()
     created = p.create(props(vault_env, path))
-    VaultClient().delete_metadata_and_all_versions(path)
-    ownership = {"managed-by": "ctp-credentials", "pulumi-stack": "commercetools-credentials/test"}
-    VaultClient().update_metadata(path, {**ownership, "connector": "patchworks", "writer": created.id})
-    p.delete(created.id, created.outs)  # no version to delete: nothing asked of Vault, no error
+    if found == "metadata but no version":
+        VaultClient().delete_metadata_and_all_versions(path)
+        ownership = {"managed-by": "ctp-credentials", "pulumi-stack": "commercetools-credentials/test"}
+        VaultClient().update_metadata(path, {**ownership, "connector": "patchworks", "writer": created.id})
+    else:
+        VaultClient().delete_secret_versions(path, [1])  # deleted out of band (`bao kv delete`)
+    admin = hvac.Client(url=vault_env.url, token=vault_env.root_token)
+    policy = f"read-{created.id}"
+    admin.sys.create_or_update_policy(policy, f'path "secret/metadata/{path}" {{ capabilities = ["read"] }}')
+    reader = admin.auth.token.create(policies=[policy], ttl="10m")["auth"]["client_token"]
+    monkeypatch.setenv("VAULT_TOKEN", reader)
+    p.delete(created.id, created.outs)  # no error: nothing but the metadata read was asked of Vault
+    monkeypatch.setenv("VAULT_TOKEN", vault_env.root_token)
     meta = VaultClient().read_secret_metadata(path)
-    assert meta is not None and meta.current_version == 0
+    assert meta is not None and meta.custom_metadata["writer"] == created.id
 
 
 def test_the_digest_is_a_stored_contract() -> None:
@@ -292,3 +309,40 @@ def test_create_writes_with_check_and_set(vault_env: OpenBaoServer, path: str) -
     assert created.outs["version"] == 1
     got = VaultClient(mount=mount).read_secret_version(path)
     assert got is not None and got.data["clientSecret"] == CANARY
+
+
+def test_a_replacement_whose_write_and_hand_back_both_fail_reports_the_write(
+    vault_env: OpenBaoServer, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hand-back after a failed write is best effort: when it fails too, the error is still the write's
+    (what the user must fix), not the hand-back's. A token good for two requests makes both fail: the
+    replacement's metadata read and claim use it up, so its write and the hand-back are refused alike."""
+    p = VaultKvSecretProvider()
+    p.create(props(vault_env, path))
+    admin = hvac.Client(url=vault_env.url, token=vault_env.root_token)
+    two_uses = admin.auth.token.create(policies=["root"], num_uses=2, ttl="10m")["auth"]["client_token"]
+    monkeypatch.setenv("VAULT_TOKEN", two_uses)
+    with pytest.raises(VaultError) as err:
+        p.create(props(vault_env, path, secret="replacement"))
+    assert str(err.value).startswith(f"cannot write {VaultClient().where(path)}: permission denied")
+    monkeypatch.setenv("VAULT_TOKEN", vault_env.root_token)
+    got = VaultClient().read_secret_version(path)
+    assert got is not None and (got.version, got.data["clientSecret"]) == (1, CANARY)
+
+
+@pytest.mark.parametrize(
+    "settings", [{"delete_policy": "keep"}, {"owner": "commercetools-credentials/renamed"}, {"adopt": True}]
+)
+def test_an_update_of_settings_only_writes_no_new_version(
+    vault_env: OpenBaoServer, path: str, settings: dict[str, Any]
+) -> None:
+    """Only a changed value is written: a new KV version for a changed setting would look like a rotation to
+    every consumer watching the version. The update records the digest of the value, so the next diff is clean."""
+    p = VaultKvSecretProvider()
+    created = p.create(props(vault_env, path))
+    news = props(vault_env, path, **settings)
+    updated = p.update(created.id, created.outs, news).outs
+    meta = VaultClient().read_secret_metadata(path)
+    assert meta is not None and meta.current_version == 1 and updated["version"] == 1
+    assert updated["digest"] == created.outs["digest"] == digest(created.outs["salt"], news["data"])
+    assert p.diff(created.id, updated, news).changes is False
