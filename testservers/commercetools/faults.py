@@ -23,7 +23,12 @@ class Fault:
     `answer` replaces the endpoint's answer with a 200 carrying this body, without serving the request: a dict
     or list is sent as JSON (a token answer without the fields the reference lists), a str as text/html (what a
     proxy or captive portal answers). Neither is commercetools behaviour; they test how callers cope.
-    `method` limits the fault to one HTTP method (a create's POST, not the query before it).
+    `omit` serves the request and leaves these fields out of the answer, and out of each of a query's
+    `results` (an ApiClient without `createdAt`, which the API reference marks optional). `token_key` (token
+    endpoint only) serves a token request and answers the token under this key instead of `access_token` (an
+    auth server that is not commercetools': what a connector's tokenKey is for).
+    `method` limits the fault to one HTTP method (a create's POST, not the query before it); `scope` (token
+    endpoint only) to token requests asking for exactly this scope (a new client's test, not the admin's token).
     `times=None` keeps the fault until cleared; otherwise each matching request uses one up.
     """
 
@@ -36,6 +41,9 @@ class Fault:
     grant_scope: str | None = None
     answer: dict[str, Any] | list[Any] | str | None = None
     method: str | None = None
+    omit: tuple[str, ...] = ()
+    token_key: str | None = None
+    scope: str | None = None
 
     def __post_init__(self) -> None:
         if self.endpoint not in FAULT_ENDPOINTS:
@@ -64,10 +72,21 @@ class Fault:
             raise ValueError("answer is a JSON object or array, or a string sent as text/html")
         if self.answer is not None and (self.status is not None or self.drop):
             raise ValueError("answer is a 200: it cannot go with status or drop")
+        if not isinstance(self.omit, tuple | list) or not all(isinstance(k, str) for k in self.omit):
+            raise ValueError("omit is a list of field names")
+        self.omit = tuple(self.omit)  # the control API sends a JSON array
+        for name in ("token_key", "scope"):
+            value = getattr(self, name)
+            if value is not None and (self.endpoint != "token" or not isinstance(value, str) or not value):
+                raise ValueError(f"{name} is a non-empty string, for the token endpoint only")
 
-    def matches(self, endpoint: str, method: str | None = None) -> bool:
-        """Whether this fault targets requests to `endpoint` (made with `method`)."""
-        return self.endpoint in ("*", endpoint) and (self.method is None or self.method == method)
+    def matches(self, endpoint: str, method: str | None = None, scope: str | None = None) -> bool:
+        """Whether this fault targets requests to `endpoint` (made with `method`, asking for `scope`)."""
+        return (
+            self.endpoint in ("*", endpoint)
+            and (self.method is None or self.method == method)
+            and (self.scope is None or self.scope == scope)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The control API's representation."""
@@ -81,6 +100,9 @@ class Fault:
             "grantScope": self.grant_scope,
             "answer": self.answer,
             "method": self.method,
+            "omit": list(self.omit),
+            "tokenKey": self.token_key,
+            "scope": self.scope,
         }
 
     @classmethod
@@ -88,7 +110,7 @@ class Fault:
         """Build from the control API's JSON (camelCase or snake_case keys); raises ValueError."""
         if not isinstance(data, dict):
             raise ValueError("a fault must be a JSON object")
-        aliases = {"retryAfter": "retry_after", "grantScope": "grant_scope"}
+        aliases = {"retryAfter": "retry_after", "grantScope": "grant_scope", "tokenKey": "token_key"}
         kwargs: dict[str, Any] = {aliases.get(str(k), str(k)): v for k, v in data.items()}
         unknown = set(kwargs) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -97,8 +119,9 @@ class Fault:
             raise ValueError("a fault needs an endpoint")
         if kwargs.get("latency") is None:
             kwargs.pop("latency", None)
-        if kwargs.get("drop") is None:
-            kwargs.pop("drop", None)
+        for optional in ("drop", "omit"):
+            if kwargs.get(optional) is None:
+                kwargs.pop(optional, None)
         return cls(**kwargs)
 
 
@@ -121,6 +144,9 @@ class FaultInjector:
         grant_scope: str | None = None,
         answer: dict[str, Any] | list[Any] | str | None = None,
         method: str | None = None,
+        omit: tuple[str, ...] = (),
+        token_key: str | None = None,
+        scope: str | None = None,
     ) -> Fault:
         """Activate a fault (see `Fault`); returns it."""
         return self.add_fault(
@@ -134,6 +160,9 @@ class FaultInjector:
                 grant_scope=grant_scope,
                 answer=answer,
                 method=method,
+                omit=omit,
+                token_key=token_key,
+                scope=scope,
             )
         )
 
@@ -153,11 +182,11 @@ class FaultInjector:
         with self._lock:
             return [dataclasses.replace(f) for f in self._faults]
 
-    def take(self, endpoint: str, method: str | None = None) -> Fault | None:
+    def take(self, endpoint: str, method: str | None = None, scope: str | None = None) -> Fault | None:
         """The fault to apply to one request to `endpoint`, using up one of its `times`."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(endpoint, method):
+                if fault.matches(endpoint, method, scope):
                     applied = dataclasses.replace(fault)
                     if fault.times is not None:
                         fault.times -= 1

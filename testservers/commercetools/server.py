@@ -13,7 +13,7 @@ from typing import Any, Self, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .exceptions import CommercetoolsError
-from .faults import FaultInjector
+from .faults import Fault, FaultInjector
 from .models import CommercetoolsBackend
 from .requestlog import RequestLog, RequestLogEntry
 from .responses import (
@@ -29,6 +29,27 @@ from .urls import Route, resolve
 
 MAX_BODY_BYTES = 1 << 20
 _FAULTABLE = frozenset({"token", "introspect", "api_clients"})
+
+
+def _requested_scope(request: Request) -> str | None:
+    found = parse_qs(request.body.decode("utf-8", errors="replace")).get("scope")
+    return found[0] if found else None
+
+
+def _altered(body: dict[str, Any], fault: Fault) -> dict[str, Any]:
+    """A served answer as the fault changes it (grant_scope, token_key, omit)."""
+    if fault.grant_scope is not None:
+        body = {**body, "scope": fault.grant_scope}
+    if fault.token_key is not None and "access_token" in body:
+        body = {k: v for k, v in body.items() if k != "access_token"} | {fault.token_key: body["access_token"]}
+    if fault.omit:
+        body = {k: v for k, v in body.items() if k not in fault.omit}
+        if isinstance(body.get("results"), list):
+            body["results"] = [
+                {k: v for k, v in r.items() if k not in fault.omit} if isinstance(r, dict) else r
+                for r in body["results"]
+            ]
+    return body
 
 
 def _lower_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -143,7 +164,11 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(body, Response):
             return body
         request.body = body
-        fault = emulator.faults.take(endpoint, request.method) if endpoint in _FAULTABLE else None
+        fault = (
+            emulator.faults.take(endpoint, request.method, _requested_scope(request) if endpoint == "token" else None)
+            if endpoint in _FAULTABLE
+            else None
+        )
         if fault is None:
             return emulator.dispatch(request, matched)
         if fault.latency:
@@ -155,8 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.answer is not None:
             return Response(200, fault.answer)
         response = emulator.dispatch(request, matched)
-        if fault.grant_scope is not None and response.status == 200 and isinstance(response.body, dict):
-            response.body = {**response.body, "scope": fault.grant_scope}
+        if 200 <= response.status < 300 and isinstance(response.body, dict):  # a refusal stays a refusal
+            response.body = _altered(response.body, fault)
         return response
 
     def _write(self, response: Response) -> None:
