@@ -772,6 +772,34 @@ def test_fault_method_targets_one_http_method(emu: CommercetoolsEmulator, http: 
     assert http.post(f"{emu.url}/{PK}/api-clients", json=draft, headers=bearer).status_code == 201
 
 
+def test_fault_omit_serves_the_request_without_the_named_fields(
+    emu: CommercetoolsEmulator, http: requests.Session
+) -> None:
+    admin = emu.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret="s")
+    headers = bearer(token_for(emu, http, admin))
+    emu.faults.add("api_clients", omit=("createdAt",), method="POST", times=1)
+    draft = {"name": "x", "scope": f"view_orders:{PK}"}
+    made = http.post(f"{emu.url}/{PK}/api-clients", json=draft, headers=headers)
+    assert made.status_code == 201 and "createdAt" not in made.json() and made.json()["name"] == "x"
+    assert made.json()["id"] in {c.id for c in emu.backend.clients(PK)}  # served: the client exists
+    emu.faults.add("api_clients", omit=("createdAt",), times=1)
+    listed = http.get(f"{emu.url}/{PK}/api-clients", headers=headers).json()
+    assert listed["results"] and all("createdAt" not in c and "id" in c for c in listed["results"])
+    assert "createdAt" in http.get(f"{emu.url}/{PK}/api-clients", headers=headers).json()["results"][0]  # used up
+
+
+def test_fault_token_key_and_scope_answer_one_token_request_under_another_key(
+    emu: CommercetoolsEmulator, http: requests.Session
+) -> None:
+    client = emu.backend.add_client(PK, [f"view_orders:{PK}", f"view_products:{PK}"], secret="s")
+    emu.faults.add("token", token_key="token", scope=f"view_orders:{PK}")
+    other = request_token(emu, http, client.id, "s", f"view_products:{PK}").json()  # another scope: not this fault's
+    assert "access_token" in other and "token" not in other
+    keyed = request_token(emu, http, client.id, "s", f"view_orders:{PK}").json()
+    assert "access_token" not in keyed and keyed["token"] and keyed["scope"] == f"view_orders:{PK}"
+    assert request_token(emu, http, client.id, "wrong", f"view_orders:{PK}").status_code == 401  # still checked
+
+
 def test_request_log_records_how_the_caller_identifies_itself(
     emu: CommercetoolsEmulator, http: requests.Session, admin: ApiClientRecord
 ) -> None:
@@ -798,6 +826,15 @@ def test_fault_validation() -> None:
     with pytest.raises(ValueError, match="cannot go with status"):
         Fault("token", answer="x", status=503)
     assert Fault.from_json({"endpoint": "token", "answer": [1]}).to_json()["answer"] == [1]
+    with pytest.raises(ValueError, match="token_key is a non-empty string, for the token endpoint only"):
+        Fault("api_clients", token_key="token")
+    with pytest.raises(ValueError, match="scope is a non-empty string"):
+        Fault("token", scope="")
+    with pytest.raises(ValueError, match="omit is a list of field names"):
+        Fault("token", omit="createdAt")  # type: ignore[arg-type]
+    restored = Fault.from_json({"endpoint": "token", "tokenKey": "t", "scope": "a:b", "omit": ["x"]})
+    assert (restored.token_key, restored.scope, restored.omit) == ("t", "a:b", ("x",))
+    assert restored.to_json()["tokenKey"] == "t" and restored.to_json()["omit"] == ["x"]
     with pytest.raises(ValueError, match="method is GET"):
         Fault("api_clients", method="PUT")
 
