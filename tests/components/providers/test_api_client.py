@@ -493,6 +493,7 @@ def test_the_store_digest_is_sealed_out_of_plain_state_and_back() -> None:
     sealed = api_client._sealed(state)
     assert sealed == {"client_id": "a", "store_state": {"version": 2}, "store_digest": "d"}
     assert api_client._unsealed(sealed) == {**state, "store_digest": "d"}
+    assert api_client._sealed(sealed) == sealed  # sealing twice keeps the digest: it is not lost from state
     for older in (  # state written before store_digest existed, or without a store value: as it is
         {"client_id": "a", "store_state": {"version": 1}, "store_digest": None},
         {"client_id": "a", "store_state": None, "store_digest": "d"},
