@@ -55,6 +55,8 @@ class Mocks(pulumi.runtime.Mocks):
             outs.update(arn="arn:aws:secretsmanager:eu-central-1:1:secret:x", version_id="v-1")
         if args.typ.endswith("commercetools:ApiClient"):
             outs.update(client_id="managed-1", store_state={"version": 3})
+        if args.typ.endswith("commercetools:CredentialCheck"):
+            outs["verified"] = {"patchworks": True}  # the provider's verdict on the `config()` connector
         return f"{args.name}-id", outs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -243,6 +245,24 @@ def test_check_inputs_cover_the_form(mocks: Mocks) -> Any:
         assert (entry["token_key"], entry["enabled"]) == ("access_token", True)
 
     return check.urn.apply(verify)
+
+
+@pulumi.runtime.test
+def test_the_check_keeps_its_callers_options_and_exposes_its_verdicts(mocks: Mocks) -> Any:
+    """Options given to the check add to its own (the secret `connectors`), and `verified`, the per-connector
+    verdict it declares, is readable on it."""
+    from components.connector import ConnectorArgs
+    from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
+
+    args = CredentialCheckArgs({"patchworks": ConnectorArgs.from_config(config()).check_inputs()})
+    check = CredentialCheck("credential-check", args, opts=pulumi.ResourceOptions(protect=True))
+
+    def verify(verified: dict[str, bool]) -> None:
+        assert verified == {"patchworks": True}
+        assert mocks.monitor.requests["credential-check"].protect
+        assert registered(mocks, "credential-check").secret_outputs == ["connectors"]
+
+    return check.verified.apply(verify)
 
 
 @pulumi.runtime.test
