@@ -5,11 +5,11 @@ import warnings
 
 import pulumi
 
-from components.config import ConfigWarning, load_stack_config
-from components.connector import CommercetoolsConnector, ConnectorArgs
-from components.errors import ConfigError
-from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
-from components.pulumi_config import config_bytes, lookup_secret, read_connectors, rotation_request
+from ctp_credentials.components.config import ConfigWarning, load_stack_config
+from ctp_credentials.components.connector import CommercetoolsConnector, ConnectorArgs
+from ctp_credentials.components.errors import ConfigError
+from ctp_credentials.components.providers.credential_check import CredentialCheck, CredentialCheckArgs
+from ctp_credentials.components.pulumi_config import config_bytes, lookup_secret, read_connectors, rotation_request
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""`python -m automation <command>`: the commands pipelines call.
+"""`python -m ctp_credentials <command>`: the commands pipelines call.
 
   rotate      --stack NAME [--connector NAME ...] [--dry-run] [--json]
   status      --stack NAME [--json]
@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from components.errors import CredentialsError
+from ctp_credentials.components.errors import CredentialsError
 
 from . import pr_summary, rotate, status, steps
 from .engine import ROOT
@@ -24,7 +24,7 @@ from .workspace import ProjectStack, StackError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m automation", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ctp_credentials", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cwd", type=Path, default=Path.cwd(), help="the Pulumi project directory (default: .)")
     sub = parser.add_subparsers(dest="command", required=True)
     p_rot = sub.add_parser("rotate", help="rotate API clients now, without downtime")

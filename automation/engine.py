@@ -8,7 +8,11 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import ctp_credentials
+
+# The checkout: the folder that holds the import root. Not this file's grandparent: through the ctp_credentials/
+# links that is the checkout too, but in a copy of the tree without links (mutmut's) it would be ctp_credentials/.
+ROOT = Path(ctp_credentials.__file__).resolve().parent.parent
 
 
 @functools.cache

@@ -1,4 +1,4 @@
-"""`python -m automation pr-summary`: one real preview of a stack, summarised for a pull request comment.
+"""`python -m ctp_credentials pr-summary`: one real preview of a stack, summarised for a pull request comment.
 
 The preview runs through the Automation API with the policy pack (`Stack.preview(policy_packs=...,
 policy_pack_configs=...)`, which SDK 3.79 passes to the CLI as `--policy-pack`/`--policy-pack-config`). The
@@ -35,7 +35,7 @@ from typing import Any, TextIO
 
 from pulumi import automation as auto
 
-from components.config import DEFAULT_REGION
+from ctp_credentials.components.config import DEFAULT_REGION
 
 from .engine import ROOT
 from .redaction import MASK, Redactor, redact_summary, secret_env_values, secret_values

@@ -1,4 +1,4 @@
-"""`python -m automation rotate`: rotate a stack's API clients now, with no moment without a working secret.
+"""`python -m ctp_credentials rotate`: rotate a stack's API clients now, with no moment without a working secret.
 
 Steps follow AWS's rotation contract (create, set, test, finish):
 
@@ -21,10 +21,10 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from components.commercetools import CommercetoolsClient
-from components.config import secret_config_key
-from components.errors import CredentialsError
-from components.location import SecretLocation
+from ctp_credentials.components.commercetools import CommercetoolsClient
+from ctp_credentials.components.config import secret_config_key
+from ctp_credentials.components.errors import CredentialsError
+from ctp_credentials.components.location import SecretLocation
 
 from . import steps
 from .steps import ConnectorRotation

@@ -1,4 +1,4 @@
-"""`python -m automation status`: each connector's client, its age, next rotation and expiry.
+"""`python -m ctp_credentials status`: each connector's client, its age, next rotation and expiry.
 
 Read from the stack's state (exported without secrets) and outputs. For connectors whose credentials the user
 provides, the client's creation date comes from commercetools when admin credentials are in the environment.
@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from components.commercetools import CommercetoolsClient
-from components.errors import CredentialsError
+from ctp_credentials.components.commercetools import CommercetoolsClient
+from ctp_credentials.components.errors import CredentialsError
 
 from .workspace import ProjectStack
 

@@ -20,11 +20,11 @@ from typing import Any
 from pulumi import automation as auto
 from pydantic import ValidationError
 
-from components.commercetools import CommercetoolsClient, Token
-from components.config import ConnectorConfig
-from components.errors import CredentialsError, InvalidClientError
-from components.location import SecretLocation
-from components.scopes import admin_scope_problem
+from ctp_credentials.components.commercetools import CommercetoolsClient, Token
+from ctp_credentials.components.config import ConnectorConfig
+from ctp_credentials.components.errors import CredentialsError, InvalidClientError
+from ctp_credentials.components.location import SecretLocation
+from ctp_credentials.components.scopes import admin_scope_problem
 
 from .workspace import StackError
 
@@ -272,7 +272,7 @@ def advice(step: str) -> str:
     if step in ("set", "up", "test"):
         return (
             "The new client exists and may already be in config; the store keeps a working secret. Rerun "
-            "`python -m automation rotate`: it resumes where this stopped"
+            "`python -m ctp_credentials rotate`: it resumes where this stopped"
         )
     return "The new client is in use; delete the old one by hand or rerun to retry"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from components.config import capacity_problem, encoded_config_size
+from ctp_credentials.components.config import capacity_problem, encoded_config_size
 
 from . import eventlog
 from .engine import EngineUnavailable, engine_bin

@@ -13,7 +13,7 @@ work on the machine touches both sides of a ratio alike. Scenarios (bench/README
    Manager calls counted at a counting moto, the emulator's counters) and the steps the engine recorded for the
    update (`pulumi stack history --json`: anything but `same` is a change);
 4. state size: checkpoint bytes per connector against the baseline's unit and its single resource;
-5. rotation: `python -m automation rotate` of 1 and of 100 managed connectors.
+5. rotation: `python -m ctp_credentials rotate` of 1 and of 100 managed connectors.
 
 `python bench/run.py` writes bench/results.json and bench/RESULTS.md; `--quick` runs small N once (a smoke test,
 written under bench/work/quick/); `--profile` profiles one `up` (Go pprof of the engine, py-spy of the Python
@@ -57,11 +57,11 @@ from botocore.exceptions import ClientError  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from automation.engine import engine_bin, pulumi_env  # noqa: E402
-from testservers.commercetools import CommercetoolsEmulator  # noqa: E402
-from testservers.openbao import OpenBaoServer, bao_binary, free_port  # noqa: E402
+from ctp_credentials.automation.engine import engine_bin, pulumi_env  # noqa: E402
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator  # noqa: E402
+from ctp_credentials.testing.openbao import OpenBaoServer, bao_binary, free_port  # noqa: E402
 
-PROGRAM = [ROOT / "Pulumi.yaml", ROOT / "__main__.py", ROOT / "components"]
+PROGRAM = [ROOT / "Pulumi.yaml", ROOT / "__main__.py", ROOT / "components", ROOT / "ctp_credentials"]
 BASELINE = [BENCH / "baseline" / name for name in ("Pulumi.yaml", "__main__.py", "noop.py")]
 PROJECT_KEY = "bench"
 SCOPES = [f"view_orders:{PROJECT_KEY}"]
@@ -329,7 +329,7 @@ class Project:
         self.state.mkdir()
         for src in sources:
             if src.is_dir():
-                shutil.copytree(src, self.dir / src.name, ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(src, self.dir / src.name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
             else:
                 shutil.copy(src, self.dir / src.name)
         (self.dir / ".venv").symlink_to(ROOT / ".venv")
@@ -1095,7 +1095,7 @@ def render(results: dict[str, Any], *, quick: bool = False) -> str:
         "",
         "## 5. Rotation",
         "",
-        "`python -m automation rotate --stack NAME --json` on managed connectors (`graceHours: 0`):",
+        "`python -m ctp_credentials rotate --stack NAME --json` on managed connectors (`graceHours: 0`):",
         "",
         f"| {one} connector | {many} connectors | ratio | calls per rotation ({one}) | ({many}) |",
         "|---|---|---|---|---|",

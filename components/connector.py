@@ -40,7 +40,7 @@ class ConnectorArgs:
     owner: str  # "<project>/<stack>", recorded as the stored value's owner
     # Resources that must succeed before anything is written (the stack's CredentialCheck).
     after: Sequence[pulumi.Resource] = field(default_factory=tuple)
-    # A rotation asked for by `python -m automation rotate` for this run (managed connectors).
+    # A rotation asked for by `python -m ctp_credentials rotate` for this run (managed connectors).
     rotation_request: str = ""
 
     @staticmethod

@@ -31,7 +31,7 @@ def lookup_secret(key: str) -> tuple[str | None, bool]:
 
 
 def rotation_request(connectors: list[str]) -> dict[str, str]:
-    """Connector name -> request ID for a rotation asked for by `python -m automation rotate`.
+    """Connector name -> request ID for a rotation asked for by `python -m ctp_credentials rotate`.
 
     The command passes `CTP_ROTATE=<request id>:<connector>[,<connector>...]` (or `<request id>:*`) to this run
     only. The ID is stored with the client, so a later run without it does not rotate again.

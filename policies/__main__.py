@@ -1,7 +1,8 @@
 """Assembles the pack; run by `pulumi preview --policy-pack policies` (the analyzer runs this directory).
 
-The analyzer puts this directory on sys.path; the rules import `policies.*` and `components.*` from the
-checkout instead, so the pack uses the same scope catalogue and region list as the program.
+The analyzer puts this directory on sys.path; the rules are imported as `ctp_credentials.policies.*` from the
+directory above instead (the import root, ctp_credentials/, is there), so the pack uses the same scope catalogue
+and region list as the program, under the same module names.
 """
 
 import sys
@@ -13,6 +14,6 @@ sys.path.insert(0, str(HERE.parent))
 
 from pulumi_policy import PolicyPack  # noqa: E402
 
-from policies.pack import NAME, POLICIES  # noqa: E402
+from ctp_credentials.policies.pack import NAME, POLICIES  # noqa: E402
 
 PolicyPack(name=NAME, policies=POLICIES)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from pulumi_policy import EnforcementLevel
 from pydantic import Field
 
-from components.config import DEPRECATED_REGIONS, REGIONS
+from ctp_credentials.components.config import DEPRECATED_REGIONS, REGIONS
 
 from . import resource_types as t
 from .adapters import resource_policy

@@ -13,7 +13,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel
 from pydantic import Field
 
-from components.scopes import PRIVILEGED, Scope, parse_scope, split_scopes
+from ctp_credentials.components.scopes import PRIVILEGED, Scope, parse_scope, split_scopes
 
 from . import resource_types as t
 from .adapters import resource_policy

@@ -22,9 +22,9 @@ import hvac
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from automation.engine import pulumi_env  # noqa: E402
-from testservers.commercetools import CommercetoolsEmulator  # noqa: E402
-from testservers.openbao import OpenBaoServer  # noqa: E402
+from ctp_credentials.automation.engine import pulumi_env  # noqa: E402
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator  # noqa: E402
+from ctp_credentials.testing.openbao import OpenBaoServer  # noqa: E402
 
 # CTP_DEMO_DIR lets tests run the demo without touching a developer's .demo/
 DEMO = Path(os.environ.get("CTP_DEMO_DIR") or ROOT / ".demo").resolve()
@@ -80,7 +80,8 @@ def main() -> int:
     PROJECT.mkdir()
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, PROJECT / name)
-    shutil.copytree(ROOT / "components", PROJECT / "components", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("components", "ctp_credentials"):  # ctp_credentials/ holds links to the folders beside it
+        shutil.copytree(ROOT / name, PROJECT / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     (PROJECT / ".venv").symlink_to(ROOT / ".venv")
     secret = os.environ.get("CTP_DEMO_CLIENT_SECRET") or secrets.token_urlsafe(24)
 

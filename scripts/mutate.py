@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+IMPORT_ROOT = "ctp_credentials"
 REPORT = ROOT / "tests" / "MUTATION.md"
 BEGIN, END = "<!-- scores: written by scripts/mutate.py --write -->", "<!-- /scores -->"
 LIST_BEGIN, LIST_END = "<!-- survivors: written by scripts/mutate.py --write -->", "<!-- /survivors -->"
@@ -40,6 +41,12 @@ SCORE_RE = re.compile(r"^\| `(?P<path>[^`]+\.py)` \|.*\| (?P<score>[\d.]+) % \|$
 def configured_modules() -> list[str]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
     return list(config["only_mutate"])
+
+
+def as_configured(path: str) -> str:
+    """A module as only_mutate names it: the file's path through the import root (components/scopes.py is
+    ctp_credentials/components/scopes.py), so mutants are named by the module's import name."""
+    return path if path.startswith(f"{IMPORT_ROOT}/") else f"{IMPORT_ROOT}/{path}"
 
 
 def module_name(path: str) -> str:
@@ -169,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args(argv)
     configured = configured_modules()
+    args.modules = [as_configured(p) for p in args.modules]
     unknown = sorted(set(args.modules) - set(configured))
     if unknown:
         parser.error(f"not in [tool.mutmut] only_mutate: {', '.join(unknown)}")

@@ -238,7 +238,9 @@ def main() -> int:
     for engine, (claim, path, code, bug, tests) in tried:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp) / "tree"
-            shutil.copytree(ROOT, work, ignore=SKIP)
+            shutil.copytree(
+                ROOT, work, symlinks=True, ignore=SKIP
+            )  # ctp_credentials/ links into the copy, not the checkout
             (work / ".venv").symlink_to(ROOT / ".venv")
             target = work / path
             text = target.read_text()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import MotoServer
-from testservers.openbao import OpenBaoServer
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.moto import MotoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
 
 CANARY = "CANARY-s3cr3t-5f1e2d3c4b5a69788796a5b4"  # a secret that must never show up where it should not
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from automation.engine import ROOT
+from ctp_credentials.automation.engine import ROOT
 
 PIPELINES = ROOT / "examples" / "pipelines"
 CI_README = PIPELINES / "README.md"
@@ -73,12 +73,12 @@ class Invocation:
 
 
 COMMAND_RE = re.compile(
-    r"(?:(?:\S*/)?python3?|\$PY|\"\$PY\")\s+-m\s+automation\s+([^\n`#|&;]*)|\bpulumi\s+(preview|up)\b([^\n`#|&;]*)"
+    r"(?:(?:\S*/)?python3?|\$PY|\"\$PY\")\s+-m\s+ctp_credentials\s+([^\n`#|&;]*)|\bpulumi\s+(preview|up)\b([^\n`#|&;]*)"
 )
 
 
 def invocations(text: str) -> list[Invocation]:
-    """Every `python -m automation ...` and `pulumi preview|up ...` in a text (docs or a pipeline's YAML).
+    """Every `python -m ctp_credentials ...` and `pulumi preview|up ...` in a text (docs or a pipeline's YAML).
 
     Shell line continuations are joined first; `[--flag ...]` marks an optional flag; `--flag=value` and
     `--flag value` count as the flag alone."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from automation.pr_summary import CONFIG_KEY, SECRET_SIG
+from ctp_credentials.automation.pr_summary import CONFIG_KEY, SECRET_SIG
 
 PREFIX = "urn:pulumi:test::commercetools-credentials::"
 STACK_URN = f"{PREFIX}pulumi:pulumi:Stack::commercetools-credentials-test"

@@ -12,7 +12,7 @@ import pytest
 from pulumi import automation as auto
 from pulumi.automation import _stack as sdk_stack
 
-from automation import eventlog
+from ctp_credentials.automation import eventlog
 
 
 def _line(sequence: int, **payload: object) -> str:
@@ -66,7 +66,7 @@ def test_an_event_read_half_written_is_completed_not_lost(tmp_path: Path, monkey
 
 
 def test_the_sdk_reads_its_event_logs_with_ours() -> None:
-    import automation.workspace  # noqa: F401  # importing the workspace installs the reader
+    import ctp_credentials.automation.workspace  # noqa: F401  # importing the workspace installs the reader
 
     assert sdk_stack._watch_logs is eventlog.watch_logs
 

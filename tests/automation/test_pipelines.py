@@ -25,10 +25,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from automation import __main__ as cli
-from automation import pr_summary as prs
-from automation import status, steps
-from automation.engine import ROOT
+from ctp_credentials.automation import __main__ as cli
+from ctp_credentials.automation import pr_summary as prs
+from ctp_credentials.automation import status, steps
+from ctp_credentials.automation.engine import ROOT
 from tests.automation import events as ev
 from tests.automation.contract import (
     CI_README,
@@ -89,7 +89,10 @@ def test_the_gitlab_pipeline_matches_gitlabs_schema(tmp_path: Path) -> None:
 def test_the_pipelines_cover_the_three_jobs() -> None:
     github, gitlab = GITHUB.read_text(), GITLAB.read_text()
     for text in (github, gitlab):
-        assert "python -m automation pr-summary" in text and "python -m automation rotate --stack prod --json" in text
+        assert (
+            "python -m ctp_credentials pr-summary" in text
+            and "python -m ctp_credentials rotate --stack prod --json" in text
+        )
         assert "pulumi up --yes" in text and "VAULT_JWT_FILE" in text
         assert "PULUMI_ACCESS_TOKEN" not in text  # no long-lived token; the backend is reached with OIDC
         assert not re.search(r"(?i)(passphrase|secret|token)\s*:\s*['\"]?[A-Za-z0-9+/]{16,}", text)

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from automation import __main__ as cli
-from automation import pr_summary as prs
-from automation.engine import ROOT
-from automation.pr_summary import MARKER, MAX_CHARS, render_markdown, summarise
-from automation.redaction import Redactor, secret_env_values, secret_values
+from ctp_credentials.automation import __main__ as cli
+from ctp_credentials.automation import pr_summary as prs
+from ctp_credentials.automation.engine import ROOT
+from ctp_credentials.automation.pr_summary import MARKER, MAX_CHARS, render_markdown, summarise
+from ctp_credentials.automation.redaction import Redactor, secret_env_values, secret_values
 from tests.automation import events as ev
 from tests.conftest import CANARY
 
@@ -429,7 +429,7 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
 
 def test_no_engine_is_a_clear_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """No engine and none to point at: one line with the build script's reason and the fix, no traceback."""
-    from automation import engine
+    from ctp_credentials.automation import engine
 
     engine.engine_bin.cache_clear()
     monkeypatch.setenv("CTP_PULUMI_BIN", "/nonexistent")

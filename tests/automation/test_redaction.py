@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pulumi import automation as auto
 
-from automation.pr_summary import Change, ConnectorSummary, ResourceChange, Summary, Violation
-from automation.redaction import Redactor, redact_summary, secret_env_values, secret_values
+from ctp_credentials.automation.pr_summary import Change, ConnectorSummary, ResourceChange, Summary, Violation
+from ctp_credentials.automation.redaction import Redactor, redact_summary, secret_env_values, secret_values
 from tests.conftest import CANARY
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from automation import status
+from ctp_credentials.automation import status
 
 CLIENT = "pulumi-python:dynamic/commercetools:ApiClient"
 DAY = 86400.0

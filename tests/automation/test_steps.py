@@ -11,17 +11,22 @@ from typing import Any
 
 import pytest
 
-from automation import steps
-from automation.steps import ConnectorRotation, connector_config, verify_stored
-from automation.workspace import StackError
-from components.commercetools import CommercetoolsClient, RetryPolicy, Token
-from components.config import ConnectorConfig
-from components.errors import CommercetoolsError, CredentialsError, InvalidClientError, InvalidScopeError
-from components.location import SecretLocation
-from components.vault import VaultClient
+from ctp_credentials.automation import steps
+from ctp_credentials.automation.steps import ConnectorRotation, connector_config, verify_stored
+from ctp_credentials.automation.workspace import StackError
+from ctp_credentials.components.commercetools import CommercetoolsClient, RetryPolicy, Token
+from ctp_credentials.components.config import ConnectorConfig
+from ctp_credentials.components.errors import (
+    CommercetoolsError,
+    CredentialsError,
+    InvalidClientError,
+    InvalidScopeError,
+)
+from ctp_credentials.components.location import SecretLocation
+from ctp_credentials.components.vault import VaultClient
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.openbao import OpenBaoServer
 
 from . import events as ev
 
@@ -360,7 +365,7 @@ def test_the_advice_depends_on_how_far_the_rotation_got() -> None:
     nothing = "Nothing changed; the old client is still in use. Fix the cause and rerun"
     resume = (
         "The new client exists and may already be in config; the store keeps a working secret. Rerun "
-        "`python -m automation rotate`: it resumes where this stopped"
+        "`python -m ctp_credentials rotate`: it resumes where this stopped"
     )
     done = "The new client is in use; delete the old one by hand or rerun to retry"
     assert [steps.advice(s) for s in ("pending", "create", "set", "up", "test", "finish")] == [

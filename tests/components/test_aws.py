@@ -16,10 +16,10 @@ import botocore.retries.standard
 import pytest
 from botocore.stub import Stubber
 
-from components import aws
-from components.aws import MAX_ATTEMPTS, SecretsManagerClient, SecretsManagerError
+from ctp_credentials.components import aws
+from ctp_credentials.components.aws import MAX_ATTEMPTS, SecretsManagerClient, SecretsManagerError
+from ctp_credentials.testing.moto import MotoServer
 from tests.conftest import CANARY
-from testservers.moto import MotoServer
 
 pytestmark = pytest.mark.aws
 

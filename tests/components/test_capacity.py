@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.config import (
+from ctp_credentials.components.config import (
     ENGINE_CONFIG_LIMIT,
     MAX_CONFIG_BYTES,
     MAX_CONNECTORS,
@@ -18,7 +18,7 @@ from components.config import (
     load_stack_config,
     secret_config_key,
 )
-from components.errors import ConfigError
+from ctp_credentials.components.errors import ConfigError
 from tests.conftest import CANARY
 
 pytestmark = pytest.mark.security("bad-input")

@@ -7,11 +7,16 @@ import json
 import pytest
 import requests
 
-from components import commercetools
-from components.commercetools import CommercetoolsClient, RetryPolicy
-from components.errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError
+from ctp_credentials.components import commercetools
+from ctp_credentials.components.commercetools import CommercetoolsClient, RetryPolicy
+from ctp_credentials.components.errors import (
+    CommercetoolsError,
+    InvalidClientError,
+    InvalidScopeError,
+    UnreachableError,
+)
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from tests.conftest import CANARY
-from testservers.commercetools import CommercetoolsEmulator
 
 PK = "product-patchworks"
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.02, max_retry_after=0.05)
@@ -124,7 +129,7 @@ def test_permissions_exceeded_is_a_scope_error_whatever_its_code() -> None:
     """The reference marks that answer's code unconfirmed; its documented message is enough for scope advice."""
     import json
 
-    from components.commercetools import _error
+    from ctp_credentials.components.commercetools import _error
 
     answer = requests.Response()
     answer.status_code = 400

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from components.config import (
+from ctp_credentials.components.config import (
     ConfigWarning,
     ConnectorConfig,
     ManagedClient,
@@ -22,8 +22,8 @@ from components.config import (
     load_stack_config,
     secret_config_key,
 )
-from components.errors import ConfigError
-from components.scopes import CATALOGUE, STORE_SCOPABLE, Scope, format_scopes, parse_scope, split_scopes
+from ctp_credentials.components.errors import ConfigError
+from ctp_credentials.components.scopes import CATALOGUE, STORE_SCOPABLE, Scope, format_scopes, parse_scope, split_scopes
 from tests.conftest import CANARY
 
 pytestmark = pytest.mark.security("bad-input")
@@ -673,13 +673,13 @@ def test_which_hosts_may_receive_the_credentials(
 ) -> None:
     """The hosts a preview may send a secret to, before any policy runs (config._may_receive_credentials)."""
     monkeypatch.setenv("CTP_ALLOWED_HOSTS", allowed)
-    from components.config import _may_receive_credentials
+    from ctp_credentials.components.config import _may_receive_credentials
 
     assert _may_receive_credentials(url, kind) is may
 
 
 def test_the_scope_grammar_corners() -> None:
-    from components.scopes import Scope, admin_scope_problem, granted_covers, parse_scope
+    from ctp_credentials.components.scopes import Scope, admin_scope_problem, granted_covers, parse_scope
 
     implied = parse_scope(f"manage_orders:{PK}:store-1").implied()
     assert implied == {Scope("manage_orders", PK, "store-1"), Scope("view_orders", PK, "store-1")}

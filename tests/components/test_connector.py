@@ -12,13 +12,13 @@ import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
-from components.config import PAYLOAD_FIELDS
+from ctp_credentials.components.config import PAYLOAD_FIELDS
 from tests.conftest import CANARY
 
 if TYPE_CHECKING:
-    from components.config import ConnectorConfig
-    from components.connector import CommercetoolsConnector
-    from components.providers.credential_check import CredentialCheck
+    from ctp_credentials.components.config import ConnectorConfig
+    from ctp_credentials.components.connector import CommercetoolsConnector
+    from ctp_credentials.components.providers.credential_check import CredentialCheck
 
 PK = "product-patchworks"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value on the wire
@@ -105,8 +105,8 @@ def registered(mocks: Mocks, name: str) -> Registration:
 
 def program(c: ConnectorConfig) -> tuple[CredentialCheck, CommercetoolsConnector]:
     """What __main__.py builds for one connector: the stack's credential check, and the connector after it."""
-    from components.connector import CommercetoolsConnector, ConnectorArgs
-    from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
+    from ctp_credentials.components.connector import CommercetoolsConnector, ConnectorArgs
+    from ctp_credentials.components.providers.credential_check import CredentialCheck, CredentialCheckArgs
 
     args = ConnectorArgs.from_config(c)
     check = CredentialCheck(
@@ -116,7 +116,7 @@ def program(c: ConnectorConfig) -> tuple[CredentialCheck, CommercetoolsConnector
 
 
 def config() -> Any:
-    from components.config import load_stack_config
+    from ctp_credentials.components.config import load_stack_config
 
     raw = {"patchworks": {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": "abcdefghijkl"}}
     return load_stack_config(raw, lambda _k: (CANARY, True)).connectors[0]
@@ -137,7 +137,7 @@ def payload(client_id: str) -> dict[str, Any]:
 
 @pulumi.runtime.test
 def test_connector_children_and_document(mocks: Mocks) -> Any:
-    from components.connector import CommercetoolsConnector, ConnectorArgs
+    from ctp_credentials.components.connector import CommercetoolsConnector, ConnectorArgs
 
     connector = CommercetoolsConnector("patchworks", ConnectorArgs.from_config(config()))
 
@@ -177,8 +177,8 @@ def test_a_vault_connector_registers_every_setting_and_a_secret_payload_after_th
     """Every setting reaches the provider under the name it validates (a misnamed one fails there, or for the
     namespace silently falls back to VAULT_NAMESPACE); the secret is a child of the connector, written only
     after the credential check, and its value and digest are kept as secrets."""
-    from components.config import load_stack_config
-    from components.providers.vault_secret import VaultKvSecretProvider
+    from ctp_credentials.components.config import load_stack_config
+    from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider
 
     # every setting off its default, the address other than VAULT_ADDR's
     vault: dict[str, Any] = {"address": "https://bao.internal.example.com", "namespace": "team-a", "mount": "kv"}
@@ -211,8 +211,12 @@ def test_a_vault_connector_registers_every_setting_and_a_secret_payload_after_th
 
 @pulumi.runtime.test
 def test_check_inputs_cover_the_form(mocks: Mocks) -> Any:
-    from components.connector import ConnectorArgs
-    from components.providers.credential_check import CredentialCheck, CredentialCheckArgs, CredentialCheckProvider
+    from ctp_credentials.components.connector import ConnectorArgs
+    from ctp_credentials.components.providers.credential_check import (
+        CredentialCheck,
+        CredentialCheckArgs,
+        CredentialCheckProvider,
+    )
 
     args = ConnectorArgs.from_config(config())
     check = CredentialCheck("credential-check", CredentialCheckArgs({"patchworks": args.check_inputs()}))
@@ -251,8 +255,8 @@ def test_check_inputs_cover_the_form(mocks: Mocks) -> Any:
 def test_the_check_keeps_its_callers_options_and_exposes_its_verdicts(mocks: Mocks) -> Any:
     """Options given to the check add to its own (the secret `connectors`), and `verified`, the per-connector
     verdict it declares, is readable on it."""
-    from components.connector import ConnectorArgs
-    from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
+    from ctp_credentials.components.connector import ConnectorArgs
+    from ctp_credentials.components.providers.credential_check import CredentialCheck, CredentialCheckArgs
 
     args = CredentialCheckArgs({"patchworks": ConnectorArgs.from_config(config()).check_inputs()})
     check = CredentialCheck("credential-check", args, opts=pulumi.ResourceOptions(protect=True))
@@ -267,7 +271,7 @@ def test_the_check_keeps_its_callers_options_and_exposes_its_verdicts(mocks: Moc
 
 @pulumi.runtime.test
 def test_client_secret_input_is_marked_secret(mocks: Mocks) -> Any:
-    from components.connector import ConnectorArgs
+    from ctp_credentials.components.connector import ConnectorArgs
 
     secret = pulumi.Output.from_input(ConnectorArgs.from_config(config()).client_secret)
 
@@ -280,8 +284,8 @@ def test_client_secret_input_is_marked_secret(mocks: Mocks) -> Any:
 def test_openbao_variables_reach_the_recorded_store_and_the_published_ref(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Vault client reads BAO_* as well as VAULT_*; what the program records must agree, or the document
     would send consumers to the root namespace while the secret sits in another."""
-    from components.config import ConnectorConfig
-    from components.connector import secret_ref, store_settings
+    from ctp_credentials.components.config import ConnectorConfig
+    from ctp_credentials.components.connector import secret_ref, store_settings
 
     monkeypatch.setenv("BAO_ADDR", "https://bao.example.com")
     monkeypatch.setenv("BAO_NAMESPACE", "team-a")
@@ -295,8 +299,8 @@ def test_openbao_variables_reach_the_recorded_store_and_the_published_ref(monkey
 
 @pulumi.runtime.test
 def test_a_secrets_manager_connector_registers_every_setting_and_a_secret_payload(mocks: Mocks) -> Any:
-    from components.config import load_stack_config
-    from components.providers.secretsmanager_secret import SecretsManagerSecretProvider
+    from ctp_credentials.components.config import load_stack_config
+    from ctp_credentials.components.providers.secretsmanager_secret import SecretsManagerSecretProvider
 
     sm: dict[str, Any] = {"region": "eu-central-1", "endpointUrl": "https://vpce.example.com", "kmsKeyId": "alias/k"}
     sm |= {"tags": {"team": "a"}, "recoveryWindowDays": 7, "restoreIfDeleted": True}
@@ -339,8 +343,8 @@ def test_a_secrets_manager_connector_registers_every_setting_and_a_secret_payloa
 
 @pulumi.runtime.test
 def test_a_managed_connector_registers_its_client_with_every_setting(mocks: Mocks) -> Any:
-    from components.config import load_stack_config
-    from components.providers.api_client import ApiClientProvider
+    from ctp_credentials.components.config import load_stack_config
+    from ctp_credentials.components.providers.api_client import ApiClientProvider
 
     raw = {"m": {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "managed": {"rotateAfterDays": 30}}}
     check, connector = program(load_stack_config(raw, lambda _k: (None, False)).connectors[0])
@@ -389,8 +393,8 @@ def test_a_managed_connector_registers_its_client_with_every_setting(mocks: Mock
 def test_the_store_arguments_default_to_the_safe_choices(mocks: Mocks) -> Any:
     """Soft delete, KV v2 and no adoption for Vault; a 30-day recovery window and neither force nor restore
     for Secrets Manager: what a program that leaves them out gets."""
-    from components.providers.secretsmanager_secret import SecretsManagerSecretArgs
-    from components.providers.vault_secret import VaultKvSecretArgs
+    from ctp_credentials.components.providers.secretsmanager_secret import SecretsManagerSecretArgs
+    from ctp_credentials.components.providers.vault_secret import VaultKvSecretArgs
 
     vault = VaultKvSecretArgs(connector="c", owner="o", address="https://v", mount="secret", path="p", data={})
     sm = SecretsManagerSecretArgs(connector="c", owner="o", name="n", data={})

@@ -8,19 +8,19 @@ from typing import Any
 
 import pytest
 
-from automation.steps import connector_config, verify_stored
-from components.aws import SecretsManagerClient, SecretsManagerError
-from components.config import ConnectorConfig, load_stack_config
-from components.connector import store_settings
-from components.errors import CredentialsError, VaultError
-from components.location import SecretLocation
-from components.providers import stores
-from components.providers.secretsmanager_secret import SecretsManagerSecretProvider
-from components.providers.vault_secret import VaultKvSecretProvider
+from ctp_credentials.automation.steps import connector_config, verify_stored
+from ctp_credentials.components.aws import SecretsManagerClient, SecretsManagerError
+from ctp_credentials.components.config import ConnectorConfig, load_stack_config
+from ctp_credentials.components.connector import store_settings
+from ctp_credentials.components.errors import CredentialsError, VaultError
+from ctp_credentials.components.location import SecretLocation
+from ctp_credentials.components.providers import stores
+from ctp_credentials.components.providers.secretsmanager_secret import SecretsManagerSecretProvider
+from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.moto import MotoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import MotoServer
-from testservers.openbao import OpenBaoServer
 
 PK = "shop-eu"
 OWNER = "commercetools-credentials/test"

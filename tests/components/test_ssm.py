@@ -9,8 +9,8 @@ import botocore.retries.standard
 import pytest
 from botocore.stub import Stubber
 
-from components.ssm import SsmClient, SsmError
-from testservers.moto import MotoServer
+from ctp_credentials.components.ssm import SsmClient, SsmError
+from ctp_credentials.testing.moto import MotoServer
 
 pytestmark = pytest.mark.aws
 

@@ -9,10 +9,10 @@ import hvac
 import pytest
 import requests
 
-from components.errors import VaultError
-from components.vault import TIMEOUT, VaultClient, _remote
+from ctp_credentials.components.errors import VaultError
+from ctp_credentials.components.vault import TIMEOUT, VaultClient, _remote
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
-from testservers.openbao import OpenBaoServer
 
 
 def fresh_path() -> str:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import hvac
 import pytest
 
-from components.errors import VaultError
-from components.vault import VaultClient
+from ctp_credentials.components.errors import VaultError
+from ctp_credentials.components.vault import VaultClient
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
-from testservers.openbao import OpenBaoServer
 
 pytestmark = pytest.mark.security("faults")
 

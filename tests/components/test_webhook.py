@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from components.commercetools import RetryPolicy
-from components.publishing import canonical, public_url
-from components.webhook import (
+from ctp_credentials.components.commercetools import RetryPolicy
+from ctp_credentials.components.publishing import canonical, public_url
+from ctp_credentials.components.webhook import (
     EVENT_CHANGED,
     EVENT_DELETED,
     WebhookClient,
@@ -23,8 +23,8 @@ from components.webhook import (
     sign,
     verify_signature,
 )
+from ctp_credentials.testing.webhook import WebhookReceiver
 from tests.conftest import CANARY
-from testservers.webhook import WebhookReceiver
 
 DOC = {"schemaVersion": 1, "name": "patchworks", "clientId": "abc", "secretRef": {"store": "vault", "version": 3}}
 BODY = canonical(DOC).encode()

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from automation.engine import ROOT, pulumi_env
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import MotoServer
-from testservers.openbao import OpenBaoServer
+from ctp_credentials.automation.engine import ROOT, pulumi_env
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.moto import MotoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
 
-PROGRAM = ["Pulumi.yaml", "__main__.py", "components"]
+# ctp_credentials/ holds symlinks to the folders beside it: copied as links, they point into the copy.
+PROGRAM = ["Pulumi.yaml", "__main__.py", "components", "ctp_credentials"]
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value in state and on the wire
 
 
@@ -37,7 +38,7 @@ class PulumiProject:
         for name in PROGRAM:
             src = ROOT / name
             if src.is_dir():
-                shutil.copytree(src, self.dir / name, ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(src, self.dir / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
             else:
                 shutil.copy(src, self.dir / name)
         (self.dir / ".venv").symlink_to(ROOT / ".venv")

@@ -15,12 +15,18 @@ from typing import Any
 import pytest
 import yaml
 
-from automation.engine import ROOT
-from components.config import ENGINE_CONFIG_LIMIT, MAX_CONFIG_BYTES, MAX_CONNECTORS, NAMESPACE, encoded_config_size
+from ctp_credentials.automation.engine import ROOT
+from ctp_credentials.components.config import (
+    ENGINE_CONFIG_LIMIT,
+    MAX_CONFIG_BYTES,
+    MAX_CONNECTORS,
+    NAMESPACE,
+    encoded_config_size,
+)
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject
 from tests.e2e.test_pr_summary import automation
-from testservers.commercetools import CommercetoolsEmulator
 
 pytestmark = [pytest.mark.engine, pytest.mark.security("bad-input")]
 PK = "product-patchworks"

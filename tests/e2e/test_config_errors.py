@@ -13,10 +13,10 @@ import hvac
 import pytest
 import yaml
 
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.openbao import OpenBaoServer
 
 pytestmark = [pytest.mark.engine, pytest.mark.security("bad-input")]
 PK = "product-patchworks"

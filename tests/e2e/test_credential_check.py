@@ -5,9 +5,9 @@ from __future__ import annotations
 import hvac
 import pytest
 
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.e2e.conftest import PulumiProject
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.openbao import OpenBaoServer
 
 pytestmark = pytest.mark.engine
 

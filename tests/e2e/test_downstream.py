@@ -16,13 +16,13 @@ import hvac
 import jsonschema
 import pytest
 
-from automation.engine import ROOT
+from ctp_credentials.automation.engine import ROOT
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.moto import MotoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
+from ctp_credentials.testing.webhook import WebhookReceiver
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import MotoServer
-from testservers.openbao import OpenBaoServer
-from testservers.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.engine
 PK = "shop-eu"

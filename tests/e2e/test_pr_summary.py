@@ -1,4 +1,4 @@
-"""`python -m automation pr-summary` through the real engine: golden files from real previews of small stacks.
+"""`python -m ctp_credentials pr-summary` through the real engine: golden files from real previews of small stacks.
 
 Goldens live in tests/automation/golden/. After an intended change to the summary, regenerate them and review
 the diff:
@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from automation.engine import ROOT
-from automation.pr_summary import MAX_CHARS
-from components.scopes import _VIEW_MANAGE
+from ctp_credentials.automation.engine import ROOT
+from ctp_credentials.automation.pr_summary import MAX_CHARS
+from ctp_credentials.components.scopes import _VIEW_MANAGE
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from tests.automation.contract import json_contracts, shape_problems
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject
-from testservers.commercetools import CommercetoolsEmulator
 
 pytestmark = pytest.mark.engine
 GOLDEN = ROOT / "tests" / "automation" / "golden"
@@ -40,7 +40,7 @@ LOCAL = str(ROOT / "policies" / "local.json")  # allow-lists the emulator's URLs
 
 def automation(project: PulumiProject, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "automation", "--cwd", str(project.dir), *args],
+        [sys.executable, "-m", "ctp_credentials", "--cwd", str(project.dir), *args],
         cwd=ROOT,
         env=project.env,
         capture_output=True,

@@ -15,10 +15,10 @@ from typing import Any
 import hvac
 import pytest
 
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.openbao import OpenBaoServer, free_port
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.openbao import OpenBaoServer, free_port
 
 pytestmark = [pytest.mark.engine, pytest.mark.security("faults")]
 PK = "shop-eu"

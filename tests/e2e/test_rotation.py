@@ -17,13 +17,13 @@ from typing import Any
 import hvac
 import pytest
 
-from automation.engine import ROOT
-from components.aws import SecretsManagerClient
-from components.commercetools import CommercetoolsClient
+from ctp_credentials.automation.engine import ROOT
+from ctp_credentials.components.aws import SecretsManagerClient
+from ctp_credentials.components.commercetools import CommercetoolsClient
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.moto import REGION, MotoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.e2e.conftest import PulumiProject, change_counts
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import REGION, MotoServer
-from testservers.openbao import OpenBaoServer
 
 pytestmark = pytest.mark.engine
 PK = "shop-eu"
@@ -58,7 +58,7 @@ def managed_export(project: PulumiProject) -> dict[str, Any]:
 
 def automation(project: PulumiProject, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "automation", "--cwd", str(project.dir), *args],
+        [sys.executable, "-m", "ctp_credentials", "--cwd", str(project.dir), *args],
         cwd=ROOT,
         env=project.env,
         capture_output=True,

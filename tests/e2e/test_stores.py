@@ -12,11 +12,11 @@ import boto3
 import hvac
 import pytest
 
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.moto import MotoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject, is_secret
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import MotoServer
-from testservers.openbao import OpenBaoServer
 
 pytestmark = pytest.mark.engine
 PK = "shop-eu"

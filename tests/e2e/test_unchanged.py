@@ -18,13 +18,13 @@ import boto3
 import hvac
 import pytest
 
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.moto import MotoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
+from ctp_credentials.testing.webhook import WebhookReceiver
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject, change_counts
 from tests.e2e.test_pr_summary import LOCAL, summarise
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import MotoServer
-from testservers.openbao import OpenBaoServer
-from testservers.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.engine
 PK = "shop-eu"

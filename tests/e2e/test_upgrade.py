@@ -13,11 +13,11 @@ from typing import Any
 import hvac
 import pytest
 
-from automation.engine import ROOT
+from ctp_credentials.automation.engine import ROOT
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.openbao import OpenBaoServer
 
 pytestmark = [pytest.mark.engine, pytest.mark.official]
 PK = "shop-eu"

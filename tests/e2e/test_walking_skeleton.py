@@ -6,10 +6,10 @@ from __future__ import annotations
 import hvac
 import pytest
 
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject, is_secret
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.openbao import OpenBaoServer
 
 pytestmark = [pytest.mark.engine, pytest.mark.official]
 PK = "product-patchworks"

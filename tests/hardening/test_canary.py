@@ -16,11 +16,11 @@ from pathlib import Path
 import hvac
 import pytest
 
-from automation.engine import ROOT
+from ctp_credentials.automation.engine import ROOT
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.openbao import OpenBaoServer
+from ctp_credentials.testing.webhook import WebhookReceiver
 from tests.e2e.conftest import PulumiProject
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.openbao import OpenBaoServer
-from testservers.webhook import WebhookReceiver
 
 pytestmark = [pytest.mark.engine, pytest.mark.security("canary")]
 PK = "shop-eu"
@@ -64,7 +64,7 @@ def test_no_secret_anywhere_across_every_flow(
 
     def automation(*args: str, ok: tuple[int, ...] = (0,)) -> None:
         proc = subprocess.run(
-            [sys.executable, "-m", "automation", "--cwd", str(project.dir), *args],
+            [sys.executable, "-m", "ctp_credentials", "--cwd", str(project.dir), *args],
             cwd=ROOT,
             env=project.env,
             capture_output=True,

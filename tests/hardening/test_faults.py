@@ -15,12 +15,12 @@ import boto3
 import hvac
 import pytest
 
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.moto import REGION, MotoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
 from tests.e2e.conftest import PulumiProject, change_counts
 from tests.e2e.test_rotation import kill_session
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import REGION, MotoServer
-from testservers.openbao import OpenBaoServer
 
 PK = "shop-eu"
 

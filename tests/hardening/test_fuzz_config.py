@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.config import NAME_RE, PATH_SEGMENT_RE, load_stack_config
-from components.errors import ConfigError
-from components.scopes import PROJECT_KEY_RE
+from ctp_credentials.components.config import NAME_RE, PATH_SEGMENT_RE, load_stack_config
+from ctp_credentials.components.errors import ConfigError
+from ctp_credentials.components.scopes import PROJECT_KEY_RE
 
 pytestmark = pytest.mark.security("bad-input")
 # `make mutate` runs these once per mutant of the config model: there a sample of 1/10 keeps the run bounded

@@ -15,20 +15,20 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from components import commercetools, config, webhook
-from components.aws import SecretsManagerClient
-from components.commercetools import CommercetoolsClient, RetryPolicy
-from components.config import load_stack_config, secret_config_key
-from components.errors import CredentialsError
-from components.providers.credential_check import CredentialCheckProvider
-from components.providers.secretsmanager_secret import payload
-from components.vault import VaultClient
-from components.webhook import WebhookClient
+from ctp_credentials.components import commercetools, config, webhook
+from ctp_credentials.components.aws import SecretsManagerClient
+from ctp_credentials.components.commercetools import CommercetoolsClient, RetryPolicy
+from ctp_credentials.components.config import load_stack_config, secret_config_key
+from ctp_credentials.components.errors import CredentialsError
+from ctp_credentials.components.providers.credential_check import CredentialCheckProvider
+from ctp_credentials.components.providers.secretsmanager_secret import payload
+from ctp_credentials.components.vault import VaultClient
+from ctp_credentials.components.webhook import WebhookClient
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.moto import MotoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
+from ctp_credentials.testing.webhook import WebhookReceiver
 from tests.leaks import assert_no_leak, leaks
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import MotoServer
-from testservers.openbao import OpenBaoServer
-from testservers.webhook import WebhookReceiver
 
 pytestmark = pytest.mark.security("canary")
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from automation.engine import ROOT
+from ctp_credentials.automation.engine import ROOT
 
 
 def test_security_table_matches_the_suite(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from automation.engine import ROOT
+from ctp_credentials.automation.engine import ROOT
 
 pytestmark = pytest.mark.registry
 PROVIDERS = ["pulumi-aws==7.51.0", "pulumi-vault==7.14.0", "pulumi-kubernetes==4.34.0"]

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from policies import aws_secret as aws
-from policies import resource_types as t
-from policies.aws_secret import AwsSecretConfig, check_aws_secret
-from policies.resources import UNKNOWN
+from ctp_credentials.policies import aws_secret as aws
+from ctp_credentials.policies import resource_types as t
+from ctp_credentials.policies.aws_secret import AwsSecretConfig, check_aws_secret
+from ctp_credentials.policies.resources import UNKNOWN
 from tests.policies.builders import reports, resource_args
 
 DEFAULT = AwsSecretConfig()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies import credential_check as cc
-from policies import resource_types as t
-from policies.credential_check import ProductionConfig, switched_off, uncovered
-from policies.resources import UNKNOWN
+from ctp_credentials.policies import credential_check as cc
+from ctp_credentials.policies import resource_types as t
+from ctp_credentials.policies.credential_check import ProductionConfig, switched_off, uncovered
+from ctp_credentials.policies.resources import UNKNOWN
 from tests.policies.builders import connector, reports, resource_args, stack_args
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import REGIONS
-from policies import endpoints as ep
-from policies import resource_types as t
-from policies.endpoints import (
+from ctp_credentials.components.config import REGIONS
+from ctp_credentials.policies import endpoints as ep
+from ctp_credentials.policies import resource_types as t
+from ctp_credentials.policies.endpoints import (
     OfficialEndpointsConfig,
     check_deprecated_region,
     check_known_region,
     check_official_endpoints,
     official_region,
 )
-from policies.resources import UNKNOWN
+from ctp_credentials.policies.resources import UNKNOWN
 from tests.policies.builders import connector, reports, resource_args
 
 NONE = OfficialEndpointsConfig()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from components.scopes import PRIVILEGED
-from policies import least_privilege as lp
-from policies import resource_types as t
-from policies.least_privilege import LeastPrivilegeConfig, check_least_privilege
-from policies.resources import UNKNOWN
+from ctp_credentials.components.scopes import PRIVILEGED
+from ctp_credentials.policies import least_privilege as lp
+from ctp_credentials.policies import resource_types as t
+from ctp_credentials.policies.least_privilege import LeastPrivilegeConfig, check_least_privilege
+from ctp_credentials.policies.resources import UNKNOWN
 from tests.policies.builders import PK, connector, reports, resource_args
 
 NONE = LeastPrivilegeConfig()

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies import aws_secret, least_privilege, rotation, vault_store
-from policies import resource_types as t
-from policies.aws_secret import AwsSecretConfig, check_aws_secret
-from policies.least_privilege import LeastPrivilegeConfig, check_least_privilege
-from policies.outputs import MIN_SECRET_LENGTH, collect_secrets
-from policies.resources import UNKNOWN, Resource
-from policies.rotation import RotationConfig, check_rotation
-from policies.vault_store import VaultKvConfig, VaultLocation, check_vault_secret
+from ctp_credentials.policies import aws_secret, least_privilege, rotation, vault_store
+from ctp_credentials.policies import resource_types as t
+from ctp_credentials.policies.aws_secret import AwsSecretConfig, check_aws_secret
+from ctp_credentials.policies.least_privilege import LeastPrivilegeConfig, check_least_privilege
+from ctp_credentials.policies.outputs import MIN_SECRET_LENGTH, collect_secrets
+from ctp_credentials.policies.resources import UNKNOWN, Resource
+from ctp_credentials.policies.rotation import RotationConfig, check_rotation
+from ctp_credentials.policies.vault_store import VaultKvConfig, VaultLocation, check_vault_secret
 from tests.policies.builders import PK, connector, urn
 from tests.policies.test_aws_secret import secret as aws_secret_props
 from tests.policies.test_rotation import client
@@ -135,7 +135,7 @@ def test_secrets_are_collected_from_nested_lists_with_their_owner() -> None:
 
 
 def test_endpoint_messages_whole() -> None:
-    from policies.endpoints import (
+    from ctp_credentials.policies.endpoints import (
         OfficialEndpointsConfig,
         check_deprecated_region,
         check_known_region,
@@ -187,7 +187,7 @@ def test_endpoint_messages_whole() -> None:
 
 
 def test_what_counts_as_an_official_url() -> None:
-    from policies.endpoints import official_region
+    from ctp_credentials.policies.endpoints import official_region
 
     host = "auth.europe-west1.gcp.commercetools.com"
     assert official_region(f"https://{host}", "auth") == ("europe-west1.gcp", False)
@@ -210,7 +210,7 @@ def test_least_privilege_judges_every_scope_and_names_stores() -> None:
 
 
 def test_a_connector_without_a_name_is_named_as_such() -> None:
-    from policies.endpoints import check_deprecated_region
+    from ctp_credentials.policies.endpoints import check_deprecated_region
 
     (lp,) = check_least_privilege(
         connector(connector=None, scopes=[f"manage_project:{PK}"]), "dev", LeastPrivilegeConfig()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies import outputs as out
-from policies import resource_types as t
-from policies.outputs import collect_secrets, leaks
-from policies.resources import UNKNOWN
+from ctp_credentials.policies import outputs as out
+from ctp_credentials.policies import resource_types as t
+from ctp_credentials.policies.outputs import collect_secrets, leaks
+from ctp_credentials.policies.resources import UNKNOWN
 from tests.conftest import CANARY
 from tests.policies.builders import connector, reports, stack_args
 

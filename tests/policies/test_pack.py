@@ -8,12 +8,12 @@ from pathlib import Path
 import yaml
 from pulumi_policy import EnforcementLevel
 
-from components.providers.credential_check import CredentialCheck
-from components.providers.secretsmanager_secret import SecretsManagerSecret
-from components.providers.vault_secret import VaultKvSecret
-from policies import resource_types as t
-from policies import vault_store
-from policies.pack import NAME, POLICIES
+from ctp_credentials.components.providers.credential_check import CredentialCheck
+from ctp_credentials.components.providers.secretsmanager_secret import SecretsManagerSecret
+from ctp_credentials.components.providers.vault_secret import VaultKvSecret
+from ctp_credentials.policies import resource_types as t
+from ctp_credentials.policies import vault_store
+from ctp_credentials.policies.pack import NAME, POLICIES
 from tests.policies.builders import reports, resource_args, stack_args
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
@@ -57,7 +57,7 @@ def test_bad_config_of_a_policy_is_reported_as_its_violation() -> None:
 
 
 def test_bad_config_of_a_stack_policy_is_reported() -> None:
-    from policies import credential_check
+    from ctp_credentials.policies import credential_check
 
     found = reports(credential_check.COVERAGE_POLICY, stack_args([], config={"productionStacks": ["x"]}))
     assert [m for m, _ in found] == [

@@ -6,7 +6,16 @@ import pytest
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from policies.resources import UNKNOWN, Resource, as_int, contains_unknown, matches_any, plain, shown, stack_from_urn
+from ctp_credentials.policies.resources import (
+    UNKNOWN,
+    Resource,
+    as_int,
+    contains_unknown,
+    matches_any,
+    plain,
+    shown,
+    stack_from_urn,
+)
 
 
 def test_plain_turns_proxies_into_dicts_with_unknowns_marked() -> None:

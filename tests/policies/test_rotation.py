@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from policies import resource_types as t
-from policies import rotation as rot
-from policies.resources import UNKNOWN
-from policies.rotation import RotationConfig, check_rotation
+from ctp_credentials.policies import resource_types as t
+from ctp_credentials.policies import rotation as rot
+from ctp_credentials.policies.resources import UNKNOWN
+from ctp_credentials.policies.rotation import RotationConfig, check_rotation
 from tests.policies.builders import PK, reports, resource_args
 
 DEFAULT = RotationConfig()

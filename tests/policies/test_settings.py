@@ -5,9 +5,9 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from policies.pack import POLICIES
-from policies.settings import PolicyConfig, config_schema, load_config
-from policies.vault_store import VaultKvConfig
+from ctp_credentials.policies.pack import POLICIES
+from ctp_credentials.policies.settings import PolicyConfig, config_schema, load_config
+from ctp_credentials.policies.vault_store import VaultKvConfig
 
 
 def test_nested_models_are_inlined_and_defaults_kept() -> None:
@@ -51,7 +51,7 @@ def test_wrong_value_is_named() -> None:
 
 
 def test_numbers_arrive_as_floats_and_are_accepted() -> None:
-    from policies.rotation import RotationConfig
+    from ctp_credentials.policies.rotation import RotationConfig
 
     cfg, problems = load_config(RotationConfig, {"maxRotateAfterDays": 30.0}, "api-client-rotation")
     assert problems == [] and cfg is not None and cfg.max_rotate_after_days == 30

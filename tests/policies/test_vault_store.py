@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from policies import resource_types as t
-from policies import vault_store as vs
-from policies.resources import UNKNOWN
-from policies.vault_store import VaultKvConfig, VaultLocation, check_vault_secret
+from ctp_credentials.policies import resource_types as t
+from ctp_credentials.policies import vault_store as vs
+from ctp_credentials.policies.resources import UNKNOWN
+from ctp_credentials.policies.vault_store import VaultKvConfig, VaultLocation, check_vault_secret
 from tests.policies.builders import reports, resource_args
 
 DEFAULT = VaultKvConfig()

@@ -6,7 +6,7 @@ import importlib.util
 import sys
 from types import ModuleType
 
-from automation.engine import ROOT
+from ctp_credentials.automation.engine import ROOT
 
 
 def load() -> ModuleType:
@@ -87,8 +87,11 @@ def test_the_written_report_is_read_back_by_the_check() -> None:
 
 def test_the_modules_are_the_configured_ones() -> None:
     configured = mutate.configured_modules()
-    assert "automation/redaction.py" in configured and all((ROOT / p).is_file() for p in configured)
+    assert "ctp_credentials/automation/redaction.py" in configured and all((ROOT / p).is_file() for p in configured)
+    # mutated through the import root, so mutants are named as the functions' modules are
+    assert all(p.startswith("ctp_credentials/") for p in configured)
     sample = (ROOT / "Makefile").read_text().split("MUTATE_SAMPLE :=")[1].splitlines()[0].split()
+    sample = [mutate.as_configured(p) for p in sample]
     assert sample and set(sample) <= set(configured)
     recorded = mutate.recorded_scores((ROOT / "tests" / "MUTATION.md").read_text())
     assert set(sample) <= set(recorded), "CI's sample must have recorded scores to check against"
@@ -96,6 +99,9 @@ def test_the_modules_are_the_configured_ones() -> None:
 
 def test_module_names_match_mutant_names() -> None:
     assert mutate.module_name("components/providers/api_client.py") == "components.providers.api_client"
+    # a module may be named by its file (MODULES="components/scopes.py") or through the import root
+    assert mutate.as_configured("components/scopes.py") == "ctp_credentials/components/scopes.py"
+    assert mutate.as_configured("ctp_credentials/components/scopes.py") == "ctp_credentials/components/scopes.py"
 
 
 def test_saved_runs_merge_with_the_later_verdict_winning_and_unchecked_never_erasing_one() -> None:

@@ -9,7 +9,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from automation.engine import ROOT
+from ctp_credentials.automation.engine import ROOT
 
 SCRIPT = ROOT / "scripts" / "pulumi-engine.sh"
 VERSION = (ROOT / ".pulumi-version").read_text().strip()  # the current engine: CLI only, the stand-in beside it

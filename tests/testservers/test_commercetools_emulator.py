@@ -23,8 +23,8 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from testservers.commercetools import ApiClientRecord, CommercetoolsBackend, CommercetoolsEmulator, Fault
-from testservers.commercetools.models import TokenRecord
+from ctp_credentials.testing.commercetools import ApiClientRecord, CommercetoolsBackend, CommercetoolsEmulator, Fault
+from ctp_credentials.testing.commercetools.models import TokenRecord
 
 PK = "my-project"
 OTHER_PK = "other-project"
@@ -1049,7 +1049,13 @@ def test_stop_closes_the_port_and_joins_threads() -> None:
 
 
 def test_module_entry_point(http: requests.Session) -> None:
-    command = [sys.executable, "-m", "testservers.commercetools", "--seed", f"{PK}:manage_api_clients,view_orders"]
+    command = [
+        sys.executable,
+        "-m",
+        "ctp_credentials.testing.commercetools",
+        "--seed",
+        f"{PK}:manage_api_clients,view_orders",
+    ]
     with subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None

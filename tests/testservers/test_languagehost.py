@@ -20,7 +20,7 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
 
-from automation.engine import ROOT
+from ctp_credentials.automation.engine import ROOT
 
 HOST = ROOT / "testservers" / "languagehost.py"
 RECORDER = """\

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from testservers.openbao import OpenBaoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
 
 
 def test_the_dev_server_does_not_write_a_token_into_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""`python -m testservers.commercetools`: run the emulator out of process (demo, Pulumi provider subprocesses).
+"""`python -m ctp_credentials.testing.commercetools`: the emulator out of process (demo, provider subprocesses).
 
 Prints one JSON line, `{"url": ..., "clients": [{"projectKey", "clientId", "clientSecret", "scope"}]}`, then
 serves until SIGTERM or SIGINT. The seeded secrets go to stdout on purpose: this is a test server.
@@ -29,7 +29,7 @@ def _seed(value: str) -> tuple[str, list[str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Start, report, serve until told to stop."""
-    parser = argparse.ArgumentParser(prog="python -m testservers.commercetools", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ctp_credentials.testing.commercetools", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     parser.add_argument(
         "--seed",

@@ -16,14 +16,14 @@ import hvac
 import pulumi
 import pytest
 
-from components.aws import SecretsManagerClient
-from components.commercetools import CommercetoolsClient
-from components.errors import CredentialsError
-from components.providers import api_client
-from components.providers.api_client import ApiClientProvider, client_name
-from testservers.commercetools import CommercetoolsEmulator
-from testservers.moto import MotoServer
-from testservers.openbao import OpenBaoServer
+from ctp_credentials.components.aws import SecretsManagerClient
+from ctp_credentials.components.commercetools import CommercetoolsClient
+from ctp_credentials.components.errors import CredentialsError
+from ctp_credentials.components.providers import api_client
+from ctp_credentials.components.providers.api_client import ApiClientProvider, client_name
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
+from ctp_credentials.testing.moto import MotoServer
+from ctp_credentials.testing.openbao import OpenBaoServer
 
 pytestmark = pytest.mark.security("faults")
 PK = "shop-eu"

@@ -12,13 +12,13 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel
 
-from components.providers.api_client import ApiClientProvider
-from components.providers.base import comparable, engine_form
-from components.providers.credential_check import CredentialCheckProvider
-from components.providers.publications import SsmParameterPublicationProvider
-from components.providers.secretsmanager_secret import SecretsManagerSecretProvider
-from components.providers.vault_secret import VaultKvSecretProvider, digest
-from components.publishing import document_digest
+from ctp_credentials.components.providers.api_client import ApiClientProvider
+from ctp_credentials.components.providers.base import comparable, engine_form
+from ctp_credentials.components.providers.credential_check import CredentialCheckProvider
+from ctp_credentials.components.providers.publications import SsmParameterPublicationProvider
+from ctp_credentials.components.providers.secretsmanager_secret import SecretsManagerSecretProvider
+from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider, digest
+from ctp_credentials.components.publishing import document_digest
 
 
 class _Inner(BaseModel):
@@ -128,8 +128,8 @@ def test_the_provider_server_reports_our_errors_as_their_message_and_bugs_with_t
     import sys
     import types
 
-    from components.errors import VaultError
-    from components.providers import base
+    from ctp_credentials.components.errors import VaultError
+    from ctp_credentials.components.providers import base
 
     server = types.ModuleType("__main__")
     server.DynamicResourceProviderServicer = object  # type: ignore[attr-defined]  # what the SDK's server has

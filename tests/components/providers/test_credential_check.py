@@ -8,11 +8,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.errors import CommercetoolsError
-from components.providers import credential_check
-from components.providers.credential_check import CredentialCheckProvider
+from ctp_credentials.components.errors import CommercetoolsError
+from ctp_credentials.components.providers import credential_check
+from ctp_credentials.components.providers.credential_check import CredentialCheckProvider
+from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from tests.conftest import CANARY
-from testservers.commercetools import CommercetoolsEmulator
 
 PK = "product-patchworks"
 

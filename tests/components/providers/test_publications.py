@@ -15,9 +15,9 @@ import pulumi
 import pytest
 from pydantic import ValidationError
 
-from components import publishing
-from components.providers import publications
-from components.providers.publications import (
+from ctp_credentials.components import publishing
+from ctp_credentials.components.providers import publications
+from ctp_credentials.components.providers.publications import (
     MARKER,
     FilePublication,
     FilePublicationArgs,
@@ -27,12 +27,12 @@ from components.providers.publications import (
     WebhookPublicationArgs,
     WebhookPublicationProvider,
 )
-from components.publishing import FilePublicationError, canonical, document_digest
-from components.ssm import SsmClient, SsmError
-from components.webhook import EVENT_CHANGED, EVENT_DELETED, WebhookClient, WebhookError
+from ctp_credentials.components.publishing import FilePublicationError, canonical, document_digest
+from ctp_credentials.components.ssm import SsmClient, SsmError
+from ctp_credentials.components.webhook import EVENT_CHANGED, EVENT_DELETED, WebhookClient, WebhookError
+from ctp_credentials.testing.moto import MotoServer
+from ctp_credentials.testing.webhook import WebhookReceiver
 from tests.conftest import CANARY
-from testservers.moto import MotoServer
-from testservers.webhook import WebhookReceiver
 
 OWNER = "commercetools-credentials/test"
 

@@ -12,11 +12,15 @@ import boto3
 import botocore.handlers
 import pytest
 
-from components.aws import SecretsManagerClient, SecretsManagerError
-from components.providers.secretsmanager_secret import SecretsManagerSecretProvider, remote_digest, request_token
-from components.providers.vault_secret import digest
+from ctp_credentials.components.aws import SecretsManagerClient, SecretsManagerError
+from ctp_credentials.components.providers.secretsmanager_secret import (
+    SecretsManagerSecretProvider,
+    remote_digest,
+    request_token,
+)
+from ctp_credentials.components.providers.vault_secret import digest
+from ctp_credentials.testing.moto import MotoServer
 from tests.conftest import CANARY
-from testservers.moto import MotoServer
 
 pytestmark = pytest.mark.aws
 

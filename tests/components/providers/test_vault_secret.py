@@ -12,11 +12,11 @@ import hvac
 import pulumi
 import pytest
 
-from components.errors import VaultError
-from components.providers.vault_secret import VaultKvSecretProvider, digest
-from components.vault import VaultClient
+from ctp_credentials.components.errors import VaultError
+from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider, digest
+from ctp_credentials.components.vault import VaultClient
+from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
-from testservers.openbao import OpenBaoServer
 
 
 def props(server: OpenBaoServer, path: str, secret: str = CANARY, **kw: Any) -> dict[str, Any]:

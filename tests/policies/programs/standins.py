@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource, ResourceProvider
 
-from components.providers.credential_check import CredentialCheck, CredentialCheckArgs
+from ctp_credentials.components.providers.credential_check import CredentialCheck, CredentialCheckArgs
 
 
 class PreviewOnly(ResourceProvider):
