@@ -9,7 +9,7 @@
 # Two kinds of build, because the Python language host left the sdk/v3 module after v3.79 and its new module is
 # refused by the module proxy reachable here:
 # - v3.79.0 and older: the CLI and the official language host, both from pkg/v3 and sdk/v3;
-# - newer: the CLI alone, with the stand-in language host from testservers/languagehost.py beside it (a named
+# - newer: the CLI alone, with the stand-in language host from testservers/standin/languagehost.py beside it (a named
 #   stand-in, like the commercetools emulator; never installed for users). It runs in a small virtualenv of its
 #   own inside the cache (the Pulumi SDK, for the gRPC stubs), so no clone's virtualenv is needed to use it.
 set -euo pipefail
@@ -51,13 +51,13 @@ install_stand_in() {
     rm -rf "$venv" && mv "$venv.tmp" "$venv"
   fi
   mkdir -p "$dest/host"
-  if ! cmp -s "$here/testservers/languagehost.py" "$dest/host/languagehost.py"; then
-    cp "$here/testservers/languagehost.py" "$dest/host/languagehost.py.tmp"
+  if ! cmp -s "$here/testservers/standin/languagehost.py" "$dest/host/languagehost.py"; then
+    cp "$here/testservers/standin/languagehost.py" "$dest/host/languagehost.py.tmp"
     mv "$dest/host/languagehost.py.tmp" "$dest/host/languagehost.py"
   fi
   cat >"$bin/pulumi-language-python.tmp" <<SH
 #!/bin/sh
-# ctp-credentials' stand-in for the official Python language host (testservers/languagehost.py): see README.
+# ctp-credentials' stand-in for the official Python language host (testservers/standin/languagehost.py): see README.
 exec "$venv/bin/python" "$dest/host/languagehost.py" --executor "$bin/pulumi-language-python-exec" "\$@"
 SH
   chmod 0755 "$bin/pulumi-language-python.tmp"

@@ -75,7 +75,8 @@ def test_concurrent_builds_build_once_and_all_succeed(tmp_path: Path) -> None:
     # the stand-in beside the CLI: this checkout's host, in a virtualenv of its own with the pinned SDK
     host = bin_dir / "pulumi-language-python"
     assert os.access(host, os.X_OK) and str(dest / "host" / "languagehost.py") in host.read_text()
-    assert (dest / "host" / "languagehost.py").read_bytes() == (ROOT / "testservers" / "languagehost.py").read_bytes()
+    standin = ROOT / "testservers" / "standin" / "languagehost.py"
+    assert (dest / "host" / "languagehost.py").read_bytes() == standin.read_bytes()
     assert (dest / "host-venv" / ".sdk").read_text().strip() == SDK
 
 

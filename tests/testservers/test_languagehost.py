@@ -1,4 +1,4 @@
-"""The stand-in Python language host (testservers/languagehost.py) on its own, over gRPC as the CLI calls it.
+"""The stand-in Python language host (testservers/standin/languagehost.py) on its own, over gRPC as the CLI calls it.
 
 Run is checked with a recording executor in place of `pulumi-language-python-exec` (what the host passes and
 how it reads the exit code); RunPlugin runs a real `python -m pulumi.policy` on a tiny pack that prints and
@@ -22,7 +22,7 @@ from pulumi.runtime.proto import language_pb2, language_pb2_grpc
 
 from ctp_credentials.automation.engine import ROOT
 
-HOST = ROOT / "testservers" / "languagehost.py"
+HOST = ROOT / "testservers" / "standin" / "languagehost.py"
 RECORDER = """\
 import json, os, sys
 with open(os.environ["RECORD_TO"], "w") as out:
