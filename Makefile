@@ -14,7 +14,7 @@ UV     := .tools/uv-$(UV_VERSION)/bin/uv
 WORKERS ?= 2
 PYTEST_ARGS := -n $(WORKERS) --dist loadfile
 
-.PHONY: setup engine demo test test-python test-official lint mutate mutate-check mutate-claims bench bench-profile golden clean
+.PHONY: setup engine demo test test-python test-official lint dist mutate mutate-check mutate-claims bench bench-profile golden clean
 
 setup: $(STAMP) engine
 
@@ -54,6 +54,12 @@ test-python: | $(UV)
 test-official: setup
 	CTP_PULUMI_BIN=$$(PYTHON=$(PYTHON) bash scripts/pulumi-engine.sh 3.79.0) $(PY) -m pytest $(PYTEST_ARGS) -m official
 
+# The library: the sdist and the wheel of ctp-credentials in dist/ (setuptools from the virtualenv: no index).
+dist: setup
+	rm -rf dist
+	$(UV) build --no-build-isolation --python $(PY) --out-dir dist .
+	rm -rf ctp_credentials.egg-info build
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -87,4 +93,4 @@ golden: setup
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/e2e/test_pr_summary.py
 
 clean:
-	rm -rf $(VENV) .venv-3.* .tools .demo .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) .venv-3.* .tools .demo .pytest_cache .mypy_cache .ruff_cache mutants dist build ctp_credentials.egg-info

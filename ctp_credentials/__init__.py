@@ -6,3 +6,5 @@ Its subpackages are the repository's top-level folders, reached through the syml
 dynamic providers' pickles in state, the policy pack and the tests. Nothing imports the folders by their own
 names (tests/test_layout.py).
 """
+
+__version__ = "0.1.0"
