@@ -38,10 +38,14 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key, raising=False)
 
 
+# The servers come from the fixtures users get (ctp_credentials.testing.pytest_plugin); these are the suite's
+# short names for them.
+pytest_plugins = ["ctp_credentials.testing.pytest_plugin"]
+
+
 @pytest.fixture(scope="session")
-def openbao() -> Iterator[OpenBaoServer]:
-    with OpenBaoServer() as server:
-        yield server
+def openbao(ctp_openbao: OpenBaoServer) -> OpenBaoServer:
+    return ctp_openbao
 
 
 @pytest.fixture
@@ -52,15 +56,13 @@ def vault_env(openbao: OpenBaoServer, monkeypatch: pytest.MonkeyPatch) -> OpenBa
 
 
 @pytest.fixture
-def emulator() -> Iterator[CommercetoolsEmulator]:
-    with CommercetoolsEmulator() as emu:
-        yield emu
+def emulator(ctp_emulator: CommercetoolsEmulator) -> CommercetoolsEmulator:
+    return ctp_emulator
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
+def moto_server(ctp_moto: MotoServer) -> MotoServer:
+    return ctp_moto
 
 
 @pytest.fixture

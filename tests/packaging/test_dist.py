@@ -12,6 +12,7 @@ import sys
 import tomllib
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from packaging.requirements import Requirement
@@ -102,6 +103,19 @@ def test_the_wheel_works_away_from_the_checkout_and_pickles_providers_as_the_che
     assert got["pickle"] == checkout["pickle"]  # state written by either copy looks the same to the engine
     usage = python("-m", "ctp_credentials", "--help", cwd=tmp_path, env=installed)
     assert all(command in usage for command in ("rotate", "status", "pr-summary"))
+
+
+def test_installed_the_testing_fixtures_are_there_for_a_users_own_tests(dist: Path, tmp_path: Path) -> None:
+    """examples/testing/ run as a user's suite: the wheel on the path, no conftest, the plugin found through the
+    wheel's pytest11 entry point (pytest discovers it in the dist-info)."""
+    site, suite = tmp_path / "site", tmp_path / "suite"
+    wheel(dist).extractall(site)
+    shutil.copytree(ROOT / "examples" / "testing", suite)
+    report = tmp_path / "report.xml"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(site)}
+    python("-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", str(suite), cwd=suite, env=env)
+    (run,) = ElementTree.parse(report).getroot().iter("testsuite")  # noqa: S314  # written by the run above
+    assert (run.get("tests"), run.get("failures"), run.get("errors"), run.get("skipped")) == ("3", "0", "0", "0")
 
 
 def python(*args: str, cwd: Path, env: dict[str, str]) -> str:
