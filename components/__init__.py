@@ -12,6 +12,7 @@ imports wait on each other ("deadlock detected by _ModuleLock") during `pulumi r
 if __name__ == "components":
     import importlib
     import importlib.abc
+    import importlib.machinery
     import importlib.util
     import sys
 
@@ -19,11 +20,16 @@ if __name__ == "components":
         def find_spec(self, name, path, target=None):  # type: ignore[no-untyped-def]
             return importlib.util.spec_from_loader(name, self) if name.startswith("components.") else None
 
+        own: dict[str, importlib.machinery.ModuleSpec | None] = {}  # noqa: RUF012  # one finder; per-name import locks
+
         def create_module(self, spec):  # type: ignore[no-untyped-def]
-            return importlib.import_module(f"ctp_credentials.{spec.name}")
+            module = importlib.import_module(f"ctp_credentials.{spec.name}")
+            self.own[spec.name] = module.__spec__
+            return module
 
         def exec_module(self, module):  # type: ignore[no-untyped-def]
-            pass
+            # the import system has just given the real module the legacy spec: give it back its own
+            module.__spec__ = self.own.pop(module.__spec__.name)
 
     sys.meta_path.insert(0, _LegacyName())
     sys.modules[__name__] = importlib.import_module("ctp_credentials.components")
