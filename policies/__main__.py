@@ -10,7 +10,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # no module here shadows another
-sys.path.insert(0, str(HERE.parent))
+# The folder that holds the import root: the checkout (policies/ is beside ctp_credentials/), or site-packages in
+# an installed copy (policies/ is inside it); never ctp_credentials/ itself, which would expose its subpackages as
+# top-level names.
+sys.path.insert(0, str(next(p for p in (HERE.parent, HERE.parent.parent) if (p / "ctp_credentials").is_dir())))
 
 from pulumi_policy import PolicyPack  # noqa: E402
 
