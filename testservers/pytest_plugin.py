@@ -1,6 +1,6 @@
 """pytest fixtures for your own integration tests: the commercetools emulator, OpenBao and moto, each a real
-server on a loopback port the OS picks, stopped after use (`pip install ctp-credentials[testing]`; the plugin is
-registered on install, so the fixtures are just there).
+server on a loopback port the OS picks, stopped after use. The plugin is registered wherever ctp-credentials is
+installed, so the fixtures are just there; `ctp_openbao` and `ctp_moto` need `pip install ctp-credentials[testing]`.
 
     def test_my_service_gets_a_token(ctp_emulator):
         client = ctp_emulator.backend.add_client("my-project", ["view_orders:my-project"])
