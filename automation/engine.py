@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +14,20 @@ import ctp_credentials
 # The checkout: the folder that holds the import root. Not this file's grandparent: through the ctp_credentials/
 # links that is the checkout too, but in a copy of the tree without links (mutmut's) it would be ctp_credentials/.
 ROOT = Path(ctp_credentials.__file__).resolve().parent.parent
+# The stack program as a Pulumi project directory holds it (ctp_credentials/ links to components/ beside it).
+PROGRAM = ("Pulumi.yaml", "__main__.py", "components", "ctp_credentials")
+
+
+def copy_program(dest: Path) -> None:
+    """The stack program copied into the directory `dest`, run in the checkout's virtualenv: stacks made there
+    (Pulumi.<stack>.yaml) never land in the checkout. Links are copied as links, so they point into the copy."""
+    for name in PROGRAM:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, dest / name)
+    (dest / ".venv").symlink_to(ROOT / ".venv")
 
 
 @functools.cache

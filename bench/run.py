@@ -57,11 +57,12 @@ from botocore.exceptions import ClientError  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+from ctp_credentials.automation.engine import PROGRAM as PROGRAM_FILES  # noqa: E402
 from ctp_credentials.automation.engine import engine_bin, pulumi_env  # noqa: E402
 from ctp_credentials.testing.commercetools import CommercetoolsEmulator  # noqa: E402
 from ctp_credentials.testing.openbao import OpenBaoServer, bao_binary, free_port  # noqa: E402
 
-PROGRAM = [ROOT / "Pulumi.yaml", ROOT / "__main__.py", ROOT / "components", ROOT / "ctp_credentials"]
+PROGRAM = [ROOT / name for name in PROGRAM_FILES]
 BASELINE = [BENCH / "baseline" / name for name in ("Pulumi.yaml", "__main__.py", "noop.py")]
 PROJECT_KEY = "bench"
 SCOPES = [f"view_orders:{PROJECT_KEY}"]

@@ -22,7 +22,7 @@ import hvac
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ctp_credentials.automation.engine import pulumi_env  # noqa: E402
+from ctp_credentials.automation.engine import copy_program, pulumi_env  # noqa: E402
 from ctp_credentials.testing.commercetools import CommercetoolsEmulator  # noqa: E402
 from ctp_credentials.testing.openbao import OpenBaoServer  # noqa: E402
 
@@ -78,11 +78,7 @@ def main() -> int:
     (DEMO / "state").mkdir(parents=True)
     # The program runs from a copy under .demo/, so stack files (Pulumi.<stack>.yaml) never land in the checkout.
     PROJECT.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, PROJECT / name)
-    for name in ("components", "ctp_credentials"):  # ctp_credentials/ holds links to the folders beside it
-        shutil.copytree(ROOT / name, PROJECT / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-    (PROJECT / ".venv").symlink_to(ROOT / ".venv")
+    copy_program(PROJECT)
     secret = os.environ.get("CTP_DEMO_CLIENT_SECRET") or secrets.token_urlsafe(24)
 
     with CommercetoolsEmulator() as emulator, OpenBaoServer() as bao:

@@ -238,9 +238,8 @@ def main() -> int:
     for engine, (claim, path, code, bug, tests) in tried:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp) / "tree"
-            shutil.copytree(
-                ROOT, work, symlinks=True, ignore=SKIP
-            )  # ctp_credentials/ links into the copy, not the checkout
+            # links copied as links: ctp_credentials/ then points into the copy, where the bug is
+            shutil.copytree(ROOT, work, symlinks=True, ignore=SKIP)
             (work / ".venv").symlink_to(ROOT / ".venv")
             target = work / path
             text = target.read_text()

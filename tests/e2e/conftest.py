@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -12,13 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from ctp_credentials.automation.engine import ROOT, pulumi_env
+from ctp_credentials.automation.engine import copy_program, pulumi_env
 from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from ctp_credentials.testing.moto import MotoServer
 from ctp_credentials.testing.openbao import OpenBaoServer
 
-# ctp_credentials/ holds symlinks to the folders beside it: copied as links, they point into the copy.
-PROGRAM = ["Pulumi.yaml", "__main__.py", "components", "ctp_credentials"]
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value in state and on the wire
 
 
@@ -35,13 +32,7 @@ class PulumiProject:
         self.state = root / "state"
         self.dir.mkdir()
         self.state.mkdir()
-        for name in PROGRAM:
-            src = ROOT / name
-            if src.is_dir():
-                shutil.copytree(src, self.dir / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy(src, self.dir / name)
-        (self.dir / ".venv").symlink_to(ROOT / ".venv")
+        copy_program(self.dir)
         self.env = pulumi_env(self.state, passphrase="e2e-passphrase", extra=env_extra)
         self.stack = "test"
         # OpenBao is shared by the session: tests that write use paths under this prefix.
