@@ -32,6 +32,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -457,7 +458,9 @@ class ConnectorConfig(_Model):
         return value
 
     @model_validator(mode="after")
-    def _scopes_match_project(self) -> ConnectorConfig:
+    def _scopes_match_project(self, info: ValidationInfo) -> ConnectorConfig:
+        # Library arguments (components/args.py) are named as the program wrote them, not as stack config keys.
+        library = (info.context or {}).get("style") == "library"
         for scope in self.scopes:
             if scope.project_key != self.project_key:
                 raise ValueError(
@@ -469,7 +472,8 @@ class ConnectorConfig(_Model):
         for key, url, kind in (("authUrl", self.auth_url, "auth"), ("apiUrl", self.api_url, "api")):
             if url is not None and not _may_receive_credentials(url, kind):
                 raise ValueError(
-                    f"connectors.{self.name}.{key}: {urlsplit(url).hostname} is not a commercetools {kind} host, "
+                    f"{key if library else f'connectors.{self.name}.{key}'}: {urlsplit(url).hostname} is not a "
+                    f"commercetools {kind} host, "
                     "and credentials are sent there (the client secret, for a managed connector the admin "
                     f"client's) during preview, before any policy runs. Remove authUrl and apiUrl (the region "
                     f"decides both), or, for a proxy you run, allow its host in the environment of the pipeline: "
@@ -478,6 +482,8 @@ class ConnectorConfig(_Model):
         if self.secrets_manager is not None and "vault" in self.model_fields_set:
             raise ValueError("set either vault or secretsManager: a connector keeps its secret in one store")
         if self.publish.webhooks and self.webhook_signing_key is None:
+            if library:
+                raise ValueError("webhooks are signed with a shared key: set webhook_signing_key (a secret Input)")
             raise ValueError(
                 f"{webhook_key_config_key(self.name)}: webhooks are signed with a shared key; run pulumi config set "
                 f"--secret {webhook_key_config_key(self.name)} <key of at least 16 characters>"
@@ -485,6 +491,8 @@ class ConnectorConfig(_Model):
         if self.managed is not None and self.client_id is not None:
             raise ValueError("a managed connector gets its client from this project: remove clientId (or managed)")
         if self.managed is None and self.client_id is None:
+            if library:
+                raise ValueError("client_id is required (or managed=ManagedClient(...) to let this project make it)")
             raise ValueError(
                 f"connectors.{self.name}.clientId is required: run pulumi config set --path "
                 f"'connectors.{self.name}.clientId' <id> (or set connectors.{self.name}.managed to let this project "

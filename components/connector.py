@@ -12,17 +12,20 @@ the URLs and where the secret lives). The secret itself is never an output.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+import weakref
+from typing import Any, ClassVar
 
 import pulumi
 
+from .args import ArgumentError, ConnectorArgs, Resolved, resolve
 from .config import PAYLOAD_FIELDS, ConnectorConfig
 from .location import SecretLocation, aws_region
+from .providers.credential_check import CredentialCheck, CredentialCheckArgs
 from .providers.vault_secret import VaultKvSecret, VaultKvSecretArgs
 from .publishing import integral
+from .pulumi_config import rotation_request
 from .vault import env_setting
 
 # Managed clients, Secrets Manager and the publishers are imported where a connector uses them: they pull in
@@ -31,43 +34,71 @@ from .vault import env_setting
 SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
-class ConnectorArgs:
-    """Typed inputs. `client_secret` is None for managed connectors (the project makes the secret)."""
+def check_inputs(r: Resolved) -> dict[str, pulumi.Input[Any]]:
+    """A connector's entry in its CredentialCheck (user-provided credentials only)."""
+    c = r.config
+    return {
+        "connector": c.name,
+        "project_key": c.project_key,
+        "region": c.region,
+        "auth_url": c.token_url_base,
+        "api_url": c.api_base,
+        "scopes": [str(s) for s in c.scopes],
+        "client_id": c.client_id,
+        "client_secret": r.client_secret,
+        "token_key": c.token_key,
+        "enabled": c.check_credentials,
+    }
 
-    config: ConnectorConfig
-    client_secret: pulumi.Input[str] | None
-    owner: str  # "<project>/<stack>", recorded as the stored value's owner
-    # Resources that must succeed before anything is written (the stack's CredentialCheck).
-    after: Sequence[pulumi.Resource] = field(default_factory=tuple)
-    # A rotation asked for by `python -m ctp_credentials rotate` for this run (managed connectors).
-    rotation_request: str = ""
+
+class _CheckBatch:
+    """The connectors a program declares together share one CredentialCheck, registered once the program has
+    declared them all.
+
+    The engine calls providers' `check()` one resource at a time (measured again on 3.274: 8 resources whose
+    check() sleeps 1 s preview in 9 s), so a check per connector would cost N token round trips on every
+    preview; one check for all of them costs one (its requests run concurrently). A program's top level runs
+    without yielding to the event loop, so the batch is closed by a callback scheduled on the loop: every
+    connector declared before the program returns is in the first batch, named `credential-check` (the name
+    the stack program has always used, so its stacks keep their resource). Connectors declared later, inside an
+    `apply`, form further batches (`credential-check-2`, ...).
+
+    Each connector's children depend on their batch's check (an Output of it), so nothing is written before the
+    credential has obtained a token, and nothing needs to be wired by the program.
+    """
+
+    _open: ClassVar[_CheckBatch | None] = None
+    # per event loop (one per Pulumi run): a second program run in one process names its first batch again
+    _count: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        number = _CheckBatch._count.get(loop, 0) + 1
+        _CheckBatch._count[loop] = number
+        self.name = "credential-check" if number == 1 else f"credential-check-{number}"
+        self.entries: dict[str, dict[str, pulumi.Input[Any]]] = {}
+        self.check: asyncio.Future[CredentialCheck] = loop.create_future()
+        loop.call_soon(self._close)
 
     @staticmethod
-    def from_config(config: ConnectorConfig, rotation_request: str = "") -> ConnectorArgs:
-        secret = config.client_secret
-        return ConnectorArgs(
-            config=config,
-            client_secret=None if secret is None else pulumi.Output.secret(secret.get_secret_value()),
-            owner=f"{pulumi.get_project()}/{pulumi.get_stack()}",
-            rotation_request=rotation_request,
-        )
+    def join(connector: str, entry: dict[str, pulumi.Input[Any]] | None) -> pulumi.Output[CredentialCheck]:
+        """The check `connector` is in (its entry: None for a managed connector, whose client checks itself)."""
+        batch = _CheckBatch._open
+        if batch is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # declared outside a Pulumi run (a unit test's own loop)
+                loop = asyncio.get_event_loop()
+            batch = _CheckBatch._open = _CheckBatch(loop)
+        if entry is not None:
+            batch.entries[connector] = entry
+        return pulumi.Output.from_input(batch.check)
 
-    def check_inputs(self) -> dict[str, pulumi.Input[Any]]:
-        """This connector's entry in the stack's CredentialCheck (user-provided credentials only)."""
-        c = self.config
-        return {
-            "connector": c.name,
-            "project_key": c.project_key,
-            "region": c.region,
-            "auth_url": c.token_url_base,
-            "api_url": c.api_base,
-            "scopes": [str(s) for s in c.scopes],
-            "client_id": c.client_id,
-            "client_secret": self.client_secret,
-            "token_key": c.token_key,
-            "enabled": c.check_credentials,
-        }
+    def _close(self) -> None:
+        _CheckBatch._open = None
+        try:
+            self.check.set_result(CredentialCheck(self.name, CredentialCheckArgs(self.entries)))
+        except Exception as exc:  # reported through every connector that waits on it
+            self.check.set_exception(exc)
 
 
 def secret_payload(config: ConnectorConfig, client_secret: str) -> dict[str, Any]:
@@ -142,11 +173,17 @@ class CommercetoolsConnector(pulumi.ComponentResource):
     config: pulumi.Output[dict[str, Any]]
 
     def __init__(self, name: str, args: ConnectorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`name` is the connector's name: its resources' names and the default store path derive from it.
+        Invalid arguments raise ArgumentError (every problem at once) before anything is registered."""
+        r = resolve("CommercetoolsConnector", name, args)
         super().__init__("ctp:index:CommercetoolsConnector", name, None, opts)
-        c = args.config
-        settings = store_settings(c, args.owner)
-        # Nothing is written before the credential has obtained a token.
-        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
+        c = r.config
+        owner = r.owner
+        settings = store_settings(c, owner)
+        _announce(r)
+        # Nothing is written before the credential has obtained a token: every child waits for the check.
+        check = _CheckBatch.join(c.name, check_inputs(r) if c.managed is None else None)
+        child = pulumi.ResourceOptions(parent=self, depends_on=[check])
 
         client_id: pulumi.Output[str]
         ref: pulumi.Output[dict[str, Any]]
@@ -158,7 +195,7 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 f"{name}-client",
                 {
                     "connector": c.name,
-                    "owner": args.owner,
+                    "owner": owner,
                     "project_key": c.project_key,
                     "region": c.region,
                     "auth_url": c.token_url_base,
@@ -175,7 +212,7 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                     "access_token_validity_seconds": m.access_token_validity_seconds,
                     "rotate_after_days": m.rotate_after_days,
                     "grace_hours": m.grace_hours,
-                    "rotation_request": args.rotation_request,
+                    "rotation_request": rotation_request([c.name]).get(c.name, ""),
                     "store_kind": c.store,
                     "store": settings,
                     "secret_keys": c.secret_keys,
@@ -185,10 +222,11 @@ class CommercetoolsConnector(pulumi.ComponentResource):
             client_id = managed.client_id
             ref = managed.store_state.apply(lambda state: secret_ref(c, settings, state or {}))
         else:
-            assert args.client_secret is not None and c.client_id is not None
-            known_id = c.client_id
-            data = pulumi.Output.from_input(args.client_secret).apply(lambda s: secret_payload(c, s))
-            client_id = pulumi.Output.from_input(known_id)
+            secret = r.client_secret
+            if secret is None or c.client_id is None:  # resolve() refuses this; a guard, not an assert
+                raise ArgumentError(f"CommercetoolsConnector {name!r}: client_id and client_secret are required")
+            data = pulumi.Output.secret(secret).apply(lambda s: secret_payload(c, s))
+            client_id = pulumi.Output.from_input(c.client_id)
             if c.secrets_manager is not None:
                 from .providers.secretsmanager_secret import SecretsManagerSecret, SecretsManagerSecretArgs
 
@@ -221,13 +259,15 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 }
             )
         )
-        self._publish(name, c, args.owner, settings)
-        # The document is the stack's output (`connectors.<name>`); registering it here too would store it twice
-        # in state, 1.6 kB per connector that every checkpoint rewrites (bench/RESULTS.md).
-        self.register_outputs({})
+        self._publish(name, r, settings)
+        # In state as the component's output, so `status` and `rotate` find every connector of any program by
+        # type (automation/inventory.py). The stack program exports it too (`connectors.<name>`): 1.6 kB more per
+        # connector in each checkpoint (bench/RESULTS.md), the price of one way to find connectors.
+        self.register_outputs({"config": self.config})
 
-    def _publish(self, name: str, c: ConnectorConfig, owner: str, settings: dict[str, Any]) -> None:
+    def _publish(self, name: str, r: Resolved, settings: dict[str, Any]) -> None:
         """Publishers write only when the document changed: a rotation (new secret version) notifies."""
+        c, owner = r.config, r.owner
         pub = c.publish
         if pub.file is None and pub.vault is None and pub.ssm is None and not pub.webhooks:
             return
@@ -277,7 +317,8 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 opts=opts,
             )
         for i, hook in enumerate(pub.webhooks):
-            assert c.webhook_signing_key is not None  # the config model requires it with webhooks
+            if r.webhook_signing_key is None:  # the config model requires it with webhooks
+                raise ArgumentError(f"CommercetoolsConnector {name!r}: webhooks need a webhook_signing_key")
             # Named by URL, not list position: removing the first of [A, B] must tell A "deleted", not send B a
             # "deleted" and A's old slot a repeat. The alias carries over stacks from when names were positions.
             WebhookPublication(
@@ -287,9 +328,26 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                     url=hook.url,
                     document=self.config,
                     notify_on_delete=hook.notify_on_delete,
-                    signing_key=pulumi.Output.secret(c.webhook_signing_key.get_secret_value()),
+                    signing_key=pulumi.Output.secret(r.webhook_signing_key),
                 ),
                 opts=pulumi.ResourceOptions.merge(
                     opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-webhook-{i}")])
                 ),
             )
+
+
+def _announce(r: Resolved) -> None:
+    """What a reviewer should know about this connector, in every run (not only preview)."""
+    c = r.config
+    if c.managed is None and not c.check_credentials:
+        # Every run: the check is what stops a wrong secret from being stored.
+        setting = r.setting("checkCredentials: false", "check_credentials=False")
+        pulumi.log.warn(
+            f"connector '{c.name}': the credential check is off ({setting}): its credentials are stored without a "
+            "token request proving they work; remove the setting to check them"
+        )
+    if c.managed is not None and pulumi.runtime.is_dry_run():
+        pulumi.log.info(
+            f"connector {c.name!r} is managed: its API client is created (or rotated) and its credentials are "
+            "checked during `pulumi up`, before anything is written to the store"
+        )

@@ -4,7 +4,7 @@ tested directly in tests/components/providers and through the real engine in tes
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import dill  # type: ignore[import-untyped]  # what the SDK unpickles providers with
@@ -18,7 +18,6 @@ from tests.conftest import CANARY
 if TYPE_CHECKING:
     from ctp_credentials.components.config import ConnectorConfig
     from ctp_credentials.components.connector import CommercetoolsConnector
-    from ctp_credentials.components.providers.credential_check import CredentialCheck
 
 PK = "product-patchworks"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value on the wire
@@ -103,16 +102,21 @@ def registered(mocks: Mocks, name: str) -> Registration:
     )
 
 
-def program(c: ConnectorConfig) -> tuple[CredentialCheck, CommercetoolsConnector]:
-    """What __main__.py builds for one connector: the stack's credential check, and the connector after it."""
-    from ctp_credentials.components.connector import CommercetoolsConnector, ConnectorArgs
-    from ctp_credentials.components.providers.credential_check import CredentialCheck, CredentialCheckArgs
+# The check a connector joins is registered at the stack root (the mock monitor names the stack in its URN, which
+# the engine leaves out for the stack's children).
+CHECK_URN = (
+    "urn:pulumi:test::commercetools-credentials::pulumi:pulumi:Stack$"
+    "pulumi-python:dynamic/commercetools:CredentialCheck::"
+)
 
-    args = ConnectorArgs.from_config(c)
-    check = CredentialCheck(
-        "credential-check", CredentialCheckArgs({} if c.managed is not None else {c.name: args.check_inputs()})
-    )
-    return check, CommercetoolsConnector(c.name, replace(args, after=[check]))
+
+def program(c: ConnectorConfig) -> tuple[pulumi.Output[str], CommercetoolsConnector]:
+    """What __main__.py builds for one connector, and the URN of the credential check the component joined."""
+    from ctp_credentials import CommercetoolsConnector, ConnectorArgs
+
+    connector = CommercetoolsConnector(c.name, ConnectorArgs.from_config(c))
+    # the program's first (only) batch: named as the stack program has always named its check, at the stack root
+    return pulumi.Output.from_input(CHECK_URN + "credential-check"), connector
 
 
 def config() -> Any:
@@ -137,7 +141,7 @@ def payload(client_id: str) -> dict[str, Any]:
 
 @pulumi.runtime.test
 def test_connector_children_and_document(mocks: Mocks) -> Any:
-    from ctp_credentials.components.connector import CommercetoolsConnector, ConnectorArgs
+    from ctp_credentials import CommercetoolsConnector, ConnectorArgs
 
     connector = CommercetoolsConnector("patchworks", ConnectorArgs.from_config(config()))
 
@@ -184,7 +188,7 @@ def test_a_vault_connector_registers_every_setting_and_a_secret_payload_after_th
     vault: dict[str, Any] = {"address": "https://bao.internal.example.com", "namespace": "team-a", "mount": "kv"}
     vault |= {"path": "ct/pw", "kvVersion": 1, "deletePolicy": "destroy", "adopt": True}
     raw = {"patchworks": {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": "id-1", "vault": vault}}
-    check, connector = program(load_stack_config(raw, lambda _k: (CANARY, True)).connectors[0])
+    check_urn, connector = program(load_stack_config(raw, lambda _k: (CANARY, True)).connectors[0])
 
     def verify(urns: list[str]) -> None:
         secret = registered(mocks, "patchworks-secret")
@@ -206,20 +210,15 @@ def test_a_vault_connector_registers_every_setting_and_a_secret_payload_after_th
         assert secret.dependencies == [urns[1]]  # the credential check
         assert secret.secret_outputs == ["data", "digest"]
 
-    return pulumi.Output.all(connector.urn, check.urn, connector.config).apply(verify)
+    return pulumi.Output.all(connector.urn, check_urn, connector.config).apply(verify)
 
 
 @pulumi.runtime.test
 def test_check_inputs_cover_the_form(mocks: Mocks) -> Any:
-    from ctp_credentials.components.connector import ConnectorArgs
-    from ctp_credentials.components.providers.credential_check import (
-        CredentialCheck,
-        CredentialCheckArgs,
-        CredentialCheckProvider,
-    )
+    from ctp_credentials import CommercetoolsConnector, ConnectorArgs
+    from ctp_credentials.components.providers.credential_check import CredentialCheckProvider
 
-    args = ConnectorArgs.from_config(config())
-    check = CredentialCheck("credential-check", CredentialCheckArgs({"patchworks": args.check_inputs()}))
+    connector = CommercetoolsConnector("patchworks", ConnectorArgs.from_config(config()))
 
     def verify(_: Any) -> None:
         reg = registered(mocks, "credential-check")
@@ -247,18 +246,22 @@ def test_check_inputs_cover_the_form(mocks: Mocks) -> Any:
         assert entry["scopes"] == [f"view_orders:{PK}"]
         assert entry["auth_url"] == "https://auth.europe-west1.gcp.commercetools.com"
         assert (entry["token_key"], entry["enabled"]) == ("access_token", True)
+        assert reg.urn == CHECK_URN + "credential-check"  # at the stack root, as the stack program always had it
 
-    return check.urn.apply(verify)
+    return connector.config.apply(verify)
 
 
 @pulumi.runtime.test
 def test_the_check_keeps_its_callers_options_and_exposes_its_verdicts(mocks: Mocks) -> Any:
     """Options given to the check add to its own (the secret `connectors`), and `verified`, the per-connector
     verdict it declares, is readable on it."""
-    from ctp_credentials.components.connector import ConnectorArgs
+    from ctp_credentials import ConnectorArgs
+    from ctp_credentials.components.args import resolve
+    from ctp_credentials.components.connector import check_inputs
     from ctp_credentials.components.providers.credential_check import CredentialCheck, CredentialCheckArgs
 
-    args = CredentialCheckArgs({"patchworks": ConnectorArgs.from_config(config()).check_inputs()})
+    resolved = resolve("CommercetoolsConnector", "patchworks", ConnectorArgs.from_config(config()))
+    args = CredentialCheckArgs({"patchworks": check_inputs(resolved)})
     check = CredentialCheck("credential-check", args, opts=pulumi.ResourceOptions(protect=True))
 
     def verify(verified: dict[str, bool]) -> None:
@@ -271,7 +274,7 @@ def test_the_check_keeps_its_callers_options_and_exposes_its_verdicts(mocks: Moc
 
 @pulumi.runtime.test
 def test_client_secret_input_is_marked_secret(mocks: Mocks) -> Any:
-    from ctp_credentials.components.connector import ConnectorArgs
+    from ctp_credentials import ConnectorArgs
 
     secret = pulumi.Output.from_input(ConnectorArgs.from_config(config()).client_secret)
 
@@ -305,7 +308,7 @@ def test_a_secrets_manager_connector_registers_every_setting_and_a_secret_payloa
     sm: dict[str, Any] = {"region": "eu-central-1", "endpointUrl": "https://vpce.example.com", "kmsKeyId": "alias/k"}
     sm |= {"tags": {"team": "a"}, "recoveryWindowDays": 7, "restoreIfDeleted": True}
     raw = {"patchworks": {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "clientId": "id-1", "secretsManager": sm}}
-    check, connector = program(load_stack_config(raw, lambda _k: (CANARY, True)).connectors[0])
+    check_urn, connector = program(load_stack_config(raw, lambda _k: (CANARY, True)).connectors[0])
 
     def verify(v: list[Any]) -> None:
         urn, check_urn, doc = v
@@ -338,7 +341,7 @@ def test_a_secrets_manager_connector_registers_every_setting_and_a_secret_payloa
             "versionId": "v-1",
         }
 
-    return pulumi.Output.all(connector.urn, check.urn, connector.config).apply(verify)
+    return pulumi.Output.all(connector.urn, check_urn, connector.config).apply(verify)
 
 
 @pulumi.runtime.test
@@ -347,7 +350,7 @@ def test_a_managed_connector_registers_its_client_with_every_setting(mocks: Mock
     from ctp_credentials.components.providers.api_client import ApiClientProvider
 
     raw = {"m": {"projectKey": PK, "scopes": [f"view_orders:{PK}"], "managed": {"rotateAfterDays": 30}}}
-    check, connector = program(load_stack_config(raw, lambda _k: (None, False)).connectors[0])
+    check_urn, connector = program(load_stack_config(raw, lambda _k: (None, False)).connectors[0])
 
     def verify(v: list[Any]) -> None:
         urn, check_urn, doc = v
@@ -386,7 +389,7 @@ def test_a_managed_connector_registers_its_client_with_every_setting(mocks: Mock
         assert client.secret_outputs == ["store_digest"]
         assert (doc["clientId"], doc["managed"], doc["secretRef"]["version"]) == ("managed-1", True, 3)
 
-    return pulumi.Output.all(connector.urn, check.urn, connector.config).apply(verify)
+    return pulumi.Output.all(connector.urn, check_urn, connector.config).apply(verify)
 
 
 @pulumi.runtime.test
