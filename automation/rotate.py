@@ -26,9 +26,13 @@ from ctp_credentials.components.config import secret_config_key
 from ctp_credentials.components.errors import CredentialsError
 from ctp_credentials.components.location import SecretLocation
 
-from . import steps
+from . import inventory, steps
 from .steps import ConnectorRotation
 from .workspace import ProjectStack, StackError
+
+
+def _get(settings: Any, key: str) -> Any:
+    return settings.get(key) if isinstance(settings, dict) else None
 
 
 class RotationFailed(Exception):
@@ -54,13 +58,32 @@ class Rotation:
         self.admin_env_prefix = admin_env_prefix
 
     def run(self) -> list[ConnectorRotation]:
-        settings = steps.connectors(self.stack.config(), self.stack.name)
-        managed, provided = steps.select(settings, self.wanted, self.stack.name)
+        found = inventory.connectors(self.stack.export(), self.stack.outputs())
+        # The stack program's config also names connectors not deployed yet; only there does a provided connector
+        # read its credentials from stack config, where `rotate` can set new ones (another program's come from
+        # its own inputs).
+        settings = steps.connectors(self.stack.config(), self.stack.name, required=False)
+        modes = {n: c.mode for n, c in found.items()}
+        # the stack program's config is its intent (a connector switched to managed, not yet deployed): it wins
+        modes |= {n: "managed" if _get(s, "managed") is not None else "provided" for n, s in settings.items()}
+        if not modes:
+            raise StackError(
+                f"stack {self.stack.name!r} has no connectors: none in its state (run `pulumi up` first) and no "
+                "`connectors` in its config"
+            )
+        managed, provided = steps.select(modes, self.wanted, self.stack.name)
         report = [ConnectorRotation(n, "managed") for n in managed]
         report += [ConnectorRotation(n, "provided") for n in provided]
         if managed:
-            self._managed(report[: len(managed)], settings)
+            self._managed(report[: len(managed)])
         for r in report[len(managed) :]:
+            if r.connector not in settings:
+                r.error = (
+                    f"connector {r.connector!r} uses credentials your program passes in (client_id, client_secret), "
+                    "which rotate cannot change: create a new client, update those inputs and run `pulumi up`; or "
+                    "let this project make and rotate the client (managed=ManagedClient(...))"
+                )
+                continue
             if self.dry_run:
                 r.notes.append("would create a client with the same scopes, set it, run up, delete the old")
                 continue
@@ -70,7 +93,7 @@ class Rotation:
         return report
 
     # --- managed: one `up` with a rotation request ------------------------------------------------------------
-    def _managed(self, reports: list[ConnectorRotation], settings: dict[str, dict[str, Any]]) -> None:
+    def _managed(self, reports: list[ConnectorRotation]) -> None:
         names = [r.connector for r in reports]
         before = self._documents()
         stack = self.stack.with_env({"CTP_ROTATE": steps.rotation_request(names, datetime.now(UTC))})
@@ -92,7 +115,9 @@ class Rotation:
         except Exception as exc:
             steps.up_failed(names, exc, {r.connector: r for r in reports})
             return
-        steps.verify_all(reports, settings, before, self._documents())
+        after = inventory.connectors(self.stack.export(), self.stack.outputs())
+        locations = {n: c.location for n, c in after.items()}
+        steps.verify_all(reports, locations, before, {n: dict(c.document) for n, c in after.items() if c.document})
 
     # --- provided: create, set, up, test, finish ----------------------------------------------------------
     def _provided(self, settings: dict[str, Any], r: ConnectorRotation) -> None:
@@ -150,6 +175,7 @@ class Rotation:
 
     def _documents(self) -> dict[str, dict[str, Any]]:
         try:
-            return dict(self.stack.outputs().get("connectors") or {})
-        except Exception:
+            found = inventory.connectors(self.stack.export(), self.stack.outputs())
+        except (StackError, auto.errors.CommandError):  # no state yet: nothing to compare with
             return {}
+        return {n: dict(c.document) for n, c in found.items() if c.document is not None}

@@ -1,7 +1,8 @@
 """`python -m ctp_credentials status`: each connector's client, its age, next rotation and expiry.
 
-Read from the stack's state (exported without secrets) and outputs. For connectors whose credentials the user
-provides, the client's creation date comes from commercetools when admin credentials are in the environment.
+Read from the stack's state (exported without secrets): the connectors of any program (inventory.py). For
+connectors whose credentials the user provides, the client's creation date comes from commercetools when admin
+credentials are in the environment.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from ctp_credentials.components.commercetools import CommercetoolsClient
 from ctp_credentials.components.errors import CredentialsError
 
+from . import inventory
 from .workspace import ProjectStack
 
 DAY = 86400
@@ -48,13 +50,9 @@ def stack_status(
     stack: ProjectStack, *, now: float | None = None, admin_env_prefix: str = "CTP_ADMIN"
 ) -> list[ConnectorStatus]:
     now = now if now is not None else datetime.now(UTC).timestamp()
-    documents: dict[str, dict[str, Any]] = dict(stack.outputs().get("connectors") or {})
-    clients = {
-        r["outputs"].get("connector"): r["outputs"]
-        for r in stack.export().get("resources") or []
-        # not one pending deletion: after a failed replacement the old client is still in state, marked so
-        if r.get("type") == "pulumi-python:dynamic/commercetools:ApiClient" and r.get("outputs") and not r.get("delete")
-    }
+    found = inventory.connectors(stack.export(), stack.outputs())
+    documents = {name: dict(c.document) for name, c in found.items() if c.document is not None}
+    clients = {name: dict(c.client) for name, c in found.items() if c.client is not None}
     rows = []
     for name, doc in sorted(documents.items()):
         if name in clients:

@@ -25,6 +25,7 @@ from ctp_credentials.components.config import ConnectorConfig
 from ctp_credentials.components.errors import CredentialsError, InvalidClientError
 from ctp_credentials.components.location import SecretLocation
 from ctp_credentials.components.scopes import admin_scope_problem
+from ctp_credentials.policies.resource_types import API_CLIENT
 
 from .workspace import StackError
 
@@ -47,26 +48,27 @@ class ConnectorRotation:
 
 
 # --- which connectors ---------------------------------------------------------------------------------------
-def connectors(config: Mapping[str, Any], stack_name: str) -> dict[str, dict[str, Any]]:
-    """The `connectors` map of the stack's (non-secret) config, as `ProjectStack.config()` returns it."""
+def connectors(config: Mapping[str, Any], stack_name: str, *, required: bool = True) -> dict[str, dict[str, Any]]:
+    """The stack program's `connectors` map of the stack's (non-secret) config, as `ProjectStack.config()`
+    returns it; {} when not `required` and the stack has none (another program's stack)."""
     raw = config.get("connectors")
     value = json.loads(raw) if isinstance(raw, str) else raw
     if not isinstance(value, dict):
+        if not required and raw is None:
+            return {}
         raise StackError(f"stack {stack_name!r} has no connectors config")
     return value
 
 
-def select(
-    settings: Mapping[str, Mapping[str, Any]], wanted: list[str] | None, stack_name: str
-) -> tuple[list[str], list[str]]:
-    """(managed, provided) connector names to rotate: the wanted ones, or all; an unknown name is an error."""
-    unknown = sorted(set(wanted or []) - set(settings))
+def select(modes: Mapping[str, str], wanted: list[str] | None, stack_name: str) -> tuple[list[str], list[str]]:
+    """(managed, provided) connector names to rotate, from connector name -> mode (inventory.py): the wanted
+    ones, or all; an unknown name is an error."""
+    unknown = sorted(set(wanted or []) - set(modes))
     if unknown:
-        raise StackError(
-            f"no connector {', '.join(unknown)} in stack {stack_name!r}; it has {', '.join(sorted(settings))}"
-        )
-    names = wanted or sorted(settings)
-    managed = [n for n in names if settings[n].get("managed") is not None]  # `managed: null` is not managed
+        have = ", ".join(sorted(modes)) or "none (run `pulumi up` first: connectors are found in the stack's state)"
+        raise StackError(f"no connector {', '.join(unknown)} in stack {stack_name!r}; it has {have}")
+    names = wanted or sorted(modes)
+    managed = [n for n in names if modes[n] == "managed"]
     return managed, [n for n in names if n not in managed]
 
 
@@ -99,11 +101,16 @@ def rotation_request(names: list[str], now: datetime) -> str:
 
 
 def client_op(event: auto.EngineEvent) -> tuple[str, str] | None:
-    """(connector, planned operation) when a preview event is about a connector's managed client."""
+    """(connector, planned operation) when a preview event is about a connector's managed client: an ApiClient,
+    whose `connector` input names its connector (in any program, whatever the resource is called)."""
     pre = event.resource_pre_event
-    if pre is None or not pre.metadata.urn.endswith("-client"):
+    if pre is None or pre.metadata.type != API_CLIENT:
         return None
-    return pre.metadata.urn.rsplit("::", 1)[-1].removesuffix("-client"), str(pre.metadata.op.value)
+    for state in (pre.metadata.new, pre.metadata.old):
+        connector = (state.inputs or {}).get("connector") if state is not None else None
+        if isinstance(connector, str):
+            return connector, str(pre.metadata.op.value)
+    return None
 
 
 # A replacement shows as three steps (create-replacement, replace, delete-replaced): any of the first two rotates.
@@ -126,23 +133,23 @@ def up_failed(names: list[str], exc: Exception, by_name: Mapping[str, ConnectorR
 
 def verify_rotated(
     r: ConnectorRotation,
-    settings: Mapping[str, Any],
+    location: SecretLocation | None,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
 ) -> None:
-    """After a managed rotation: the store must hand out the client the new document names."""
+    """After a managed rotation: the store must hand out the client the new document names. `location` is where
+    the client's state says its secret was written (inventory.py)."""
     r.old_client_id = (before or {}).get("clientId")
     r.new_client_id = (after or {}).get("clientId")
     r.step = "test"
-    c = connector_config(r.connector, settings)
-    if isinstance(c, str):
-        r.error = f"step test failed: {c}"
+    if location is None:
+        r.error = f"step test failed: the stack's state does not say where connector {r.connector!r} keeps its secret"
         return
     if after is None:
         r.error = f"step test failed: the stack publishes no document for connector {r.connector!r}"
         return
     try:
-        r.verified = verify_stored(after, SecretLocation.of(c)) == r.new_client_id
+        r.verified = verify_stored(after, location) == r.new_client_id
         r.step = "done"
     except CredentialsError as exc:
         r.error = f"step test failed: {exc}"
@@ -150,13 +157,13 @@ def verify_rotated(
 
 def verify_all(
     reports: list[ConnectorRotation],
-    settings: Mapping[str, Mapping[str, Any]],
+    locations: Mapping[str, SecretLocation | None],
     before: Mapping[str, Mapping[str, Any]],
     after: Mapping[str, Mapping[str, Any]],
 ) -> None:
     # A store read and a token request each: concurrently, or rotating 100 connectors waits 100 round trips.
     def one(r: ConnectorRotation) -> None:
-        verify_rotated(r, settings[r.connector], before.get(r.connector), after.get(r.connector))
+        verify_rotated(r, locations.get(r.connector), before.get(r.connector), after.get(r.connector))
 
     with ThreadPoolExecutor(max_workers=max(1, min(VERIFY_PARALLEL, len(reports)))) as pool:
         list(pool.map(one, reports))
@@ -164,8 +171,8 @@ def verify_all(
 
 def verify_stored(document: Mapping[str, Any], location: SecretLocation) -> str:
     """Read the connector's secret where its store provider wrote it and get a token with it. Returns the
-    client ID. `location` comes from the stack's config, as the program's does (`SecretLocation.of`): the
-    published document does not say which endpoint or namespace the writer used."""
+    client ID. `location` comes from the writer's own record (its state, or the stack config as the program read
+    it): the published document does not say which endpoint the writer used."""
     data = location.read()
     if not data:
         raise CredentialsError(f"the store holds no secret for connector {document['name']!r}")

@@ -9,6 +9,8 @@ from typing import Any
 from ctp_credentials.automation import status
 
 CLIENT = "pulumi-python:dynamic/commercetools:ApiClient"
+COMPONENT = "ctp:index:CommercetoolsConnector"
+COMPONENT_URN = f"urn:pulumi:test::p::{COMPONENT}::patchworks"
 DAY = 86400.0
 CREATED = datetime(2025, 1, 1, 3, 17, tzinfo=UTC).timestamp()
 
@@ -17,7 +19,8 @@ class StackData:
     """What status reads: the connector documents and the state's resources."""
 
     def __init__(self, resources: list[dict[str, Any]]) -> None:
-        self.resources = resources
+        # the stack program's connector, written before components registered their document
+        self.resources = [{"type": COMPONENT, "urn": COMPONENT_URN}, *resources]
 
     def outputs(self) -> dict[str, Any]:
         return {"connectors": {"patchworks": {"name": "patchworks", "secretRef": {"store": "vault", "version": 2}}}}
@@ -28,7 +31,7 @@ class StackData:
 
 def client(client_id: str, **outs: Any) -> dict[str, Any]:
     base = {"connector": "patchworks", "client_id": client_id, "created_ts": CREATED, "rotate_after_days": 30}
-    return {"type": CLIENT, "outputs": {**base, **outs}}
+    return {"type": CLIENT, "parent": COMPONENT_URN, "outputs": {**base, **outs}, "urn": f"{COMPONENT_URN}-client"}
 
 
 def test_a_client_pending_deletion_is_not_the_one_in_use() -> None:

@@ -94,12 +94,20 @@ def test_the_connectors_map_is_read_from_json_or_a_mapping_and_its_absence_is_na
 
 
 def test_selection_splits_managed_from_provided_and_refuses_unknown_names() -> None:
-    settings: dict[str, dict[str, Any]] = {"b": {"managed": {}}, "a": {}, "c": {"managed": None}, "d": {"managed": {}}}
-    assert steps.select(settings, None, "prod") == (["b", "d"], ["a", "c"])  # all, sorted; `managed: null` is not
-    assert steps.select(settings, ["d", "a"], "prod") == (["d"], ["a"])  # the wanted ones, in the order asked
+    modes = {"b": "managed", "a": "provided", "c": "provided", "d": "managed"}
+    assert steps.select(modes, None, "prod") == (["b", "d"], ["a", "c"])  # all, sorted
+    assert steps.select(modes, ["d", "a"], "prod") == (["d"], ["a"])  # the wanted ones, in the order asked
     with pytest.raises(StackError) as err:
-        steps.select(settings, ["zz", "a", "yy"], "prod")
+        steps.select(modes, ["zz", "a", "yy"], "prod")
     assert str(err.value) == "no connector yy, zz in stack 'prod'; it has a, b, c, d"
+    with pytest.raises(StackError, match=r"it has none \(run `pulumi up` first"):
+        steps.select({}, ["a"], "new")
+
+
+def test_another_programs_stack_has_no_connectors_config_and_that_is_not_an_error_when_optional() -> None:
+    assert steps.connectors({"other:key": "x"}, "prod", required=False) == {}
+    with pytest.raises(StackError):
+        steps.connectors({"connectors": "[1]"}, "prod", required=False)  # there, but not a map: still named
 
 
 # --- managed --------------------------------------------------------------------------------------------------
@@ -109,11 +117,18 @@ def test_a_rotation_request_is_unique_to_the_microsecond_and_names_the_connector
 
 
 def test_a_dry_run_reads_the_planned_operation_of_each_managed_client() -> None:
-    client = f"{ev.PREFIX}{ev.COMPONENT}${ev.CLIENT}::patchworks-client"
-    update = ev.step("update", client, ev.CLIENT, old={}, new={})
+    # named by its `connector` input, not by the resource's name (another program may call it anything)
+    client = f"{ev.PREFIX}{ev.COMPONENT}${ev.CLIENT}::anything"
+    mine = {"connector": "patchworks"}
+    update = ev.step("update", client, ev.CLIENT, old=mine, new=mine)
     assert [steps.client_op(e) for e in update] == [("patchworks", "update"), None]  # pre event only
+    assert steps.client_op(ev.step("create", client, ev.CLIENT, new=mine)[0]) == ("patchworks", "create")
+    assert steps.client_op(ev.step("delete", client, ev.CLIENT, old=mine)[0]) == ("patchworks", "delete")
+    assert steps.client_op(ev.step("update", client, ev.CLIENT, old={}, new={})[0]) is None  # no connector named
     assert steps.client_op(ev.step("update", ev.component_urn("patchworks"), ev.COMPONENT)[0]) is None
-    replaced = {op for e in ev.step("replace", client, ev.CLIENT, old={}, new={}) if (op := steps.client_op(e))}
+    kv = ev.step("update", f"{ev.PREFIX}{ev.COMPONENT}${ev.KV}::patchworks-client", ev.KV, old=mine, new=mine)
+    assert steps.client_op(kv[0]) is None  # a name ending in -client is not a client
+    replaced = {op for e in ev.step("replace", client, ev.CLIENT, old=mine, new=mine) if (op := steps.client_op(e))}
     assert steps.dry_run_note({op for _, op in replaced}) == "would rotate"  # its last step is delete-replaced
     assert [steps.dry_run_note({op}) for op in ("create", "update", "replace", "create-replacement")] == [
         "would rotate"
@@ -137,18 +152,11 @@ def test_a_failed_up_marks_every_connector_with_the_engines_reason() -> None:
     ] * 2
 
 
-def _stored(vault_env: OpenBaoServer, emulator: CommercetoolsEmulator, client_id: str, secret: str) -> dict[str, Any]:
-    """A managed connector's settings whose Vault path holds `client_id`/`secret`."""
+def _stored(vault_env: OpenBaoServer, client_id: str, secret: str) -> SecretLocation:
+    """A Vault path that holds `client_id`/`secret`, as a managed client's state records it."""
     path = f"steps/{uuid.uuid4().hex}"
     VaultClient().create_or_update_secret(path, {"clientId": client_id, "clientSecret": secret}, cas=0)
-    return {
-        "projectKey": PK,
-        "scopes": [f"view_orders:{PK}"],
-        "managed": {},
-        "authUrl": emulator.url,
-        "apiUrl": emulator.url,
-        "vault": {"address": vault_env.url, "path": path},
-    }
+    return SecretLocation("vault", address=vault_env.url, path=path)
 
 
 def _document(emulator: CommercetoolsEmulator, name: str, client_id: str) -> dict[str, Any]:
@@ -161,17 +169,17 @@ def test_after_a_managed_rotation_the_store_must_hand_out_the_new_client(
 ) -> None:
     old = emulator.backend.add_client(PK, [f"view_orders:{PK}"])
     new = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
-    settings = {
-        "good": _stored(vault_env, emulator, new.id, CANARY),
-        "stale": _stored(vault_env, emulator, old.id, old.secret),  # the store still holds the old client
-        "broken": _stored(vault_env, emulator, new.id, "not-the-secret"),
-        "unpublished": _stored(vault_env, emulator, new.id, CANARY),
-        "misconfigured": {**_stored(vault_env, emulator, new.id, CANARY), "region": "mars-1"},
+    locations: dict[str, SecretLocation | None] = {
+        "good": _stored(vault_env, new.id, CANARY),
+        "stale": _stored(vault_env, old.id, old.secret),  # the store still holds the old client
+        "broken": _stored(vault_env, new.id, "not-the-secret"),
+        "unpublished": _stored(vault_env, new.id, CANARY),
+        "unlocated": None,  # its state does not say where the secret is
     }
-    before = {n: _document(emulator, n, old.id) for n in settings}
-    after = {n: _document(emulator, n, new.id) for n in settings if n != "unpublished"}
-    reports = [ConnectorRotation(n, "managed") for n in settings]
-    steps.verify_all(reports, settings, before, after)
+    before = {n: _document(emulator, n, old.id) for n in locations}
+    after = {n: _document(emulator, n, new.id) for n in locations if n != "unpublished"}
+    reports = [ConnectorRotation(n, "managed") for n in locations]
+    steps.verify_all(reports, locations, before, after)
     got = {r.connector: r for r in reports}
     assert (got["good"].old_client_id, got["good"].new_client_id) == (old.id, new.id)
     assert (got["good"].step, got["good"].verified, got["good"].error) == ("done", True, None)
@@ -179,7 +187,9 @@ def test_after_a_managed_rotation_the_store_must_hand_out_the_new_client(
     assert got["broken"].step == "test" and not got["broken"].verified
     assert str(got["broken"].error).startswith("step test failed: token request: HTTP 401 invalid_client")
     assert got["unpublished"].error == "step test failed: the stack publishes no document for connector 'unpublished'"
-    assert str(got["misconfigured"].error).startswith("step test failed: connectors.misconfigured.region: ")
+    assert got["unlocated"].error == (
+        "step test failed: the stack's state does not say where connector 'unlocated' keeps its secret"
+    )
     assert CANARY not in repr(reports)
 
 
@@ -188,8 +198,7 @@ def test_the_stored_client_must_hold_every_scope_the_document_names(
 ) -> None:
     """The document tells consumers which scopes the client holds: a client lacking one does not verify."""
     client = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
-    settings = _stored(vault_env, emulator, client.id, CANARY)
-    location = SecretLocation("vault", address=vault_env.url, path=settings["vault"]["path"])
+    location = _stored(vault_env, client.id, CANARY)
     document = {**_document(emulator, "p", client.id), "scope": f"view_orders:{PK} view_products:{PK}"}
     with pytest.raises(InvalidScopeError):
         verify_stored(document, location)
