@@ -3,6 +3,7 @@
   rotate      --stack NAME [--connector NAME ...] [--dry-run] [--json]
   status      --stack NAME [--json]
   pr-summary  --stack NAME [--out FILE] [--policy-pack DIR] [--policy-pack-config FILE] [--json]
+  policy-pack (prints the directory of the policy pack, for `pulumi preview --policy-pack "$(...)"`)
 
 Exit codes (stable): 0 done; 1 the operation failed (the output says which step and what to do; for
 pr-summary: the preview failed or a mandatory policy is violated); 2 bad usage or a stack that cannot be
@@ -18,8 +19,7 @@ from pathlib import Path
 
 from ctp_credentials.components.errors import CredentialsError
 
-from . import pr_summary, rotate, status, steps
-from .engine import ROOT
+from . import policy_pack, pr_summary, rotate, status, steps
 from .workspace import ProjectStack, StackError
 
 
@@ -39,11 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     p_pr.add_argument("--stack", required=True)
     p_pr.add_argument("--out", type=Path, help="write the PR comment here (Markdown, cut to 65,536 characters)")
     p_pr.add_argument(
-        "--policy-pack", type=Path, default=ROOT / "policies", help="policy pack directory (default: policies/)"
+        "--policy-pack", type=Path, default=policy_pack.PACK_DIR, help="policy pack directory (default: this pack)"
     )
     p_pr.add_argument("--policy-pack-config", type=Path, help="the pack's config (JSON); default: its defaults")
     p_pr.add_argument("--json", action="store_true", help="print the whole summary as JSON instead of Markdown")
+    sub.add_parser("policy-pack", help="print the policy pack's directory (checking the engine's Python runs it)")
     args = parser.parse_args(argv)
+    if args.command == "policy-pack":
+        return policy_pack.command()
     if not args.cwd.is_dir():
         parser.error(f"--cwd {args.cwd}: no such directory")
     if args.command == "pr-summary":
