@@ -32,15 +32,33 @@ def copy_program(dest: Path) -> None:
 
 @functools.cache
 def engine_bin() -> Path:
-    """The directory holding `pulumi` and its Python language host (built once per version, then cached)."""
+    """The directory holding `pulumi` and its Python language host: in a checkout, the pinned engine (built once
+    per version, then cached); installed, the user's own: CTP_PULUMI_BIN, or `pulumi` on PATH."""
+    script = ROOT / "scripts" / "pulumi-engine.sh"
+    if not script.is_file():  # an installed copy: no build script, and the user's engine is the one to use
+        return installed_engine_bin(os.environ)
     # CTP_PULUMI_BIN (an engine of the user's) is honoured and checked by the script
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "pulumi-engine.sh")], check=False, capture_output=True, text=True
-    )
+    out = subprocess.run(["bash", str(script)], check=False, capture_output=True, text=True)
     if out.returncode != 0 or not out.stdout.strip():
         said = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit code {out.returncode}"
         raise EngineUnavailable(f"the Pulumi engine is not available: {said}. Run `make setup` (README)")
     return Path(out.stdout.strip().splitlines()[-1])
+
+
+def installed_engine_bin(environ: Mapping[str, str]) -> Path:
+    """The user's engine, for an installed copy: CTP_PULUMI_BIN (checked), or the directory of `pulumi` on PATH."""
+    chosen = environ.get("CTP_PULUMI_BIN")
+    if chosen:
+        if not (Path(chosen) / "pulumi").is_file():
+            raise EngineUnavailable(f"CTP_PULUMI_BIN={chosen} holds no `pulumi`; point it at the CLI's directory")
+        return Path(chosen)
+    found = shutil.which("pulumi", path=environ.get("PATH"))
+    if found is None:
+        raise EngineUnavailable(
+            "no `pulumi` on PATH: install the Pulumi CLI (https://www.pulumi.com/docs/install/) or set CTP_PULUMI_BIN "
+            "to the directory that holds it"
+        )
+    return Path(found).resolve().parent
 
 
 class EngineUnavailable(Exception):
