@@ -14,13 +14,11 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
-import pytest
 from packaging.requirements import Requirement
 
 import ctp_credentials
 from ctp_credentials.automation.engine import ROOT
 
-UV = ROOT / ".tools" / "uv-0.13.8" / "bin" / "uv"
 MAPPED = {"components": "components", "policies": "policies", "automation": "automation", "testservers": "testing"}
 PROBE = """
 import base64, json, sys
@@ -36,20 +34,6 @@ except ModuleNotFoundError:
 print(json.dumps({"file": ctp_credentials.__file__, "version": ctp_credentials.__version__, "generic": generic,
                   "pickle": serialize_provider(VaultKvSecretProvider())}))
 """
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out, tree = tmp_path_factory.mktemp("dist"), tmp_path_factory.mktemp("tree") / "src"
-    # from a copy: setuptools writes its egg-info into the tree it builds
-    shutil.copytree(ROOT, tree, symlinks=True, ignore=shutil.ignore_patterns(".*", "mutants", "bench", "__pycache__"))
-    subprocess.run(
-        [str(UV), "build", "--no-build-isolation", "--python", sys.executable, "--out-dir", str(out), str(tree)],
-        capture_output=True,
-        check=True,
-        timeout=300,
-    )
-    return out
 
 
 def wheel(dist: Path) -> zipfile.ZipFile:
