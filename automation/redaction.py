@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pulumi import automation as auto
 
 if TYPE_CHECKING:
-    from .pr_summary import Summary
+    from .pr_summary.model import Summary
 
 MASK = "[secret]"
 LOOPBACK_RE = re.compile(r"(https?://(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])):\d{1,5}")

@@ -60,7 +60,7 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
         "automation/redaction.py",
         "if SECRET_ENV_RE.search(k) and not NOT_SECRET_ENV_RE.search(k)",
         "if False",
-        ["tests/automation/test_pr_summary.py", "tests/automation/test_redaction.py"],
+        ["tests/automation/pr_summary/test_preview.py", "tests/automation/test_redaction.py"],
     ),
     (
         "credentials go only to official, loopback or operator-allowed hosts",

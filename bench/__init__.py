@@ -1,0 +1,1 @@
+"""`make bench`: the benchmark (bench/README.md); `python bench/run.py` is its entry point."""
