@@ -14,7 +14,7 @@ from pulumi import automation as auto
 from ctp_credentials.components.config import DEFAULT_REGION
 
 from ..redaction import Redactor, redact_summary
-from .events import CHECK_NAME, COMPONENT, CONNECTOR_RE, PreviewEvents, Step, owner_of, urn_name
+from .events import CHECK, COMPONENT, CONNECTOR_RE, PreviewEvents, Step, owner_of, urn_type
 from .model import STORE_KEYS, Change, ConnectorSummary, ResourceChange, Summary, Violation, same_place
 
 DAY = 86400.0
@@ -38,16 +38,17 @@ class _Builder(PreviewEvents):
 
     def build(self, stack: str, *, preview_failed: bool, failure: str | None, packs: list[str]) -> Summary:
         connectors: dict[str, ConnectorSummary] = {name: ConnectorSummary(name) for name in self.config}
-        check = next((s for s in self.steps.values() if s.name == CHECK_NAME and owner_of(s) is None), None)
-        if check is not None:
+        # A program's connectors share one CredentialCheck per batch (components/connector.py): found by type.
+        checks = [s for s in self.steps.values() if s.type == CHECK and owner_of(s) is None]
+        for batch in checks:
             for which in ("before", "after"):
-                for name in check.inputs(which).get("connectors") or {}:
+                for name in batch.inputs(which).get("connectors") or {}:
                     connectors.setdefault(name, ConnectorSummary(name))
         warnings: list[str] = []
         for step in sorted(self.steps.values(), key=lambda s: s.urn):
             owner = owner_of(step)
             if owner is None:
-                if step is not check and step.op != "same":
+                if step not in checks and step.op != "same":
                     warnings.append(f"resource {step.name!r} ({step.type}) outside any connector: {step.op}")
                 continue
             c = connectors.setdefault(owner, ConnectorSummary(owner))
@@ -59,10 +60,11 @@ class _Builder(PreviewEvents):
 
         errors, more_warnings = self._attribute(connectors)
         warnings += more_warnings
-        check_ran = check is not None or any(
-            sev == "error" and urn_name(urn) == CHECK_NAME for sev, urn, _ in self.diagnostics if urn
+        check_ran = bool(checks) or any(
+            sev == "error" and urn_type(urn) == CHECK for sev, urn, _ in self.diagnostics if urn
         )
         for c in connectors.values():
+            check = _check_of(c.name, checks)
             self._fill(c, check)
             c.check = self._check_state(c, check, check_ran)
         explained = bool(self.violations or errors or any(c.errors for c in connectors.values()))
@@ -112,6 +114,8 @@ class _Builder(PreviewEvents):
         return errors, warnings
 
     def _child(self, connector: str, suffix: str) -> Step | None:
+        # Named by the component (`<connector>-client`, `<connector>-secret`) in any program; the store secret and
+        # a Vault publication share a type, so the name tells them apart.
         return next(
             (s for s in self.steps.values() if s.name == f"{connector}{suffix}" and owner_of(s) == connector), None
         )
@@ -286,3 +290,11 @@ def summarise(
         summary.errors.append(INCOMPLETE_LOG)
     summary.redact = redact or Redactor()
     return redact_summary(summary, summary.redact)
+
+
+def _check_of(connector: str, checks: list[Step]) -> Step | None:
+    """The CredentialCheck whose entries name `connector` (before or after), else the first (none names it)."""
+    for check in checks:
+        if any(connector in (check.inputs(w).get("connectors") or {}) for w in ("before", "after")):
+            return check
+    return checks[0] if checks else None

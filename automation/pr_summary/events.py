@@ -11,13 +11,15 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from ctp_credentials.policies import resource_types as t
+
 from ..redaction import MASK
 from .model import Violation
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # the key Pulumi puts on a (blinded) secret value
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # a value known only after `up`
-COMPONENT = "ctp:index:CommercetoolsConnector"
-CHECK_NAME = "credential-check"
+COMPONENT = t.CONNECTOR
+CHECK = t.CREDENTIAL_CHECK
 CONFIG_KEY = "commercetools-credentials:connectors"
 CONNECTOR_RE = re.compile(r"connector '([a-z0-9][a-z0-9-]{0,47})'")
 REPLACE_OPS = {"replace", "create-replacement", "delete-replaced", "discard-replaced", "read-replacement"}
@@ -70,7 +72,7 @@ def urn_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
 
-def _urn_type(urn: str) -> str:
+def urn_type(urn: str) -> str:
     parts = urn.split("::")
     return parts[-2].rsplit("$", 1)[-1] if len(parts) >= 4 else ""
 
@@ -79,12 +81,11 @@ def owner_of(step: Step) -> str | None:
     """The connector a resource belongs to (its component), or None for stack-level resources."""
     if step.type == COMPONENT:
         return step.name
-    if step.parent and _urn_type(step.parent) == COMPONENT:
+    if step.parent and urn_type(step.parent) == COMPONENT:
         return urn_name(step.parent)
-    for suffix in ("-secret", "-client"):
-        if step.name.endswith(suffix):
-            return step.name.removesuffix(suffix)
-    return None
+    # a resource of ours outside a component (declared directly): its `connector` input names it
+    named = step.new_inputs.get("connector") or step.old_inputs.get("connector")
+    return named if isinstance(named, str) else None
 
 
 class PreviewEvents:

@@ -214,3 +214,24 @@ def test_output_is_deterministic() -> None:
     assert redact("http://localhost:8200/v1 https://[::1]:443 https://auth.eu.commercetools.com") == (
         "http://localhost:<port>/v1 https://[::1]:<port> https://auth.eu.commercetools.com"
     )
+
+
+def test_another_programs_preview_is_read_from_its_resources_types_and_inputs() -> None:
+    """No stack-program config in the prelude; two check batches (a connector declared inside an apply gets the
+    second); a store secret declared without the component is given to the connector its input names."""
+    late_check = ev.CHECK_URN.replace("::credential-check", "::credential-check-2")
+    events = [ev.event(preludeEvent={"config": {"their-program:erpProjectKey": "erp"}})]
+    events += ev.step("create", ev.component_urn("erp-sync"), ev.COMPONENT)
+    events += ev.step("create", ev.component_urn("late"), ev.COMPONENT)
+    events += ev.step("create", ev.CHECK_URN, ev.CHECK, new={"connectors": {"erp-sync": ev.check_entry("erp-sync")}})
+    events += ev.step(
+        "create", late_check, ev.CHECK, new={"connectors": {"late": ev.check_entry("late", enabled=False)}}
+    )
+    events += ev.step("create", f"{ev.PREFIX}{ev.KV}::anything", ev.KV, new=ev.kv_inputs("loose"))
+    summary = summarise(events, "dev", now=NOW)
+    got = {c.name: c for c in summary.connectors}
+    assert sorted(got) == ["erp-sync", "late", "loose"]
+    assert (got["erp-sync"].op, got["erp-sync"].check) == ("create", "passed")
+    assert got["late"].check == "off"  # read from its own batch, not the first check
+    assert [r.name for r in got["loose"].resources] == ["anything"]
+    assert not summary.warnings  # nothing left "outside any connector"
