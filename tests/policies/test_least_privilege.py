@@ -33,6 +33,10 @@ def test_scope_of_another_project_is_refused_with_the_rewritten_scope() -> None:
     (msg,) = check_least_privilege(connector(scopes=["view_orders:other-project:store-1"]), "dev", NONE)
     assert "is for project 'other-project'" in msg
     assert f"write it as view_orders:{PK}:store-1 in connectors.patchworks.scopes (scopes in your own program)" in msg
+    (unbound,) = check_least_privilege(connector(scopes=["view_orders:other-project"]), "dev", NONE)
+    assert unbound.endswith(
+        f"; write it as view_orders:{PK} in connectors.patchworks.scopes (scopes in your own program)"
+    )
 
 
 def test_unparsable_scope_is_reported() -> None:

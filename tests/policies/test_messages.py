@@ -48,11 +48,24 @@ def test_aws_secret_messages_name_the_key_and_the_policy_config() -> None:
     ]
 
 
+def test_aws_managed_key_message_whole() -> None:
+    (msg,) = check_aws_secret(aws_secret_props(kms_key_id="alias/aws/secretsmanager"), "prod", AwsSecretConfig())
+    assert msg == (
+        "connector 'patchworks': KMS key alias/aws/secretsmanager is AWS-managed; set "
+        "connectors.patchworks.secretsManager.kmsKeyId (store.kms_key_id in your own program) to a customer-managed "
+        "KMS key (key ARN or alias/<name>)"
+    )
+
+
 def test_aws_secret_bounds_and_the_stack_it_judges() -> None:
     """7 days is the minimum itself (allowed); the exemption is by the stack of the resource being judged."""
     assert check_aws_secret(aws_secret_props(recovery_window_days=7.0), "prod", AwsSecretConfig()) == []
     (below,) = check_aws_secret(aws_secret_props(recovery_window_days=6.0), "prod", AwsSecretConfig())
-    assert below.startswith("connector 'patchworks': recovery window of 6 days is below 7;")
+    assert below == (
+        "connector 'patchworks': recovery window of 6 days is below 7; set "
+        "connectors.patchworks.secretsManager.recoveryWindowDays (store.recovery_window_days in your own program) "
+        "to 7-30 (or remove it: AWS defaults to 30)"
+    )
     exempt = AwsSecretConfig(recovery_window_exempt_stacks=("scratch",))
     forced = aws_secret_props(force_delete=True)
     assert aws_secret.validate(resource(t.AWS_SECRET, forced, "scratch"), exempt) == []
