@@ -2,7 +2,8 @@
 accidental delete for a recovery window, and carries ownership tags.
 
 For the SecretsManagerSecret resource (inputs: connector, owner, name, region, endpoint_url, kms_key_id,
-description, tags, recovery_window_days, force_delete, ...; config `connectors.<name>.secretsManager`). Why:
+description, tags, recovery_window_days, force_delete, ...; stack config `connectors.<name>.secretsManager`, or
+`store=SecretsManagerStore(...)` in a program of your own). Why:
 
 - customer-managed key: without `kms_key_id` the secret uses the AWS-managed `aws/secretsmanager` key, which
   anyone with Secrets Manager access in the account can use to decrypt; a customer key's policy decides who
@@ -24,6 +25,7 @@ from pydantic import Field
 
 from . import resource_types as t
 from .adapters import resource_policy
+from .naming import setting
 from .resources import UNKNOWN, Resource, as_int, matches_any
 from .settings import PolicyConfig
 
@@ -31,11 +33,6 @@ NAME = "aws-secret-protection"
 # Inputs the provider turns into the ownership tags it writes on every secret.
 OWNERSHIP_INPUTS = ("owner", "connector")
 OWNERSHIP_TAGS = ("managed-by", "pulumi-stack", "connector")
-
-
-def config_key(connector: str, field: str) -> str:
-    """The stack config key a fix names (components/config.py `SecretsManagerStore`)."""
-    return f"connectors.{connector}.secretsManager.{field}"
 
 
 class AwsSecretConfig(PolicyConfig):
@@ -79,6 +76,7 @@ def aws_managed_key(key_id: str) -> bool:
 
 def check_aws_secret(secret: Mapping[str, Any], stack: str, cfg: AwsSecretConfig) -> list[str]:
     name = str(secret.get("connector") or "?")
+    kms_key = setting(name, "secretsManager.kmsKeyId")
     out: list[str] = []
 
     key_id = secret.get("kms_key_id")
@@ -86,18 +84,17 @@ def check_aws_secret(secret: Mapping[str, Any], stack: str, cfg: AwsSecretConfig
         if not key_id or not isinstance(key_id, str):
             out.append(
                 f"connector '{name}': the secret uses the AWS-managed default key aws/secretsmanager; set "
-                f"{config_key(name, 'kmsKeyId')} to a customer-managed KMS key (key ARN or alias/<name>)"
+                f"{kms_key} to a customer-managed KMS key (key ARN or alias/<name>)"
             )
         elif aws_managed_key(key_id):
             out.append(
-                f"connector '{name}': KMS key {key_id} is AWS-managed; set {config_key(name, 'kmsKeyId')} to a "
-                f"customer-managed KMS key (key ARN or alias/<name>)"
+                f"connector '{name}': KMS key {key_id} is AWS-managed; set {kms_key} to a customer-managed KMS "
+                "key (key ARN or alias/<name>)"
             )
         elif cfg.allowed_kms_keys and key_id not in cfg.allowed_kms_keys:
             out.append(
                 f"connector '{name}': KMS key {key_id} is not an allowed key ({', '.join(cfg.allowed_kms_keys)}); "
-                f"set {config_key(name, 'kmsKeyId')} to one of them, or add it to allowedKmsKeys in the {NAME} "
-                f"policy config"
+                f"set {kms_key} to one of them, or add it to allowedKmsKeys in the {NAME} policy config"
             )
 
     if not matches_any(stack, cfg.recovery_window_exempt_stacks):
@@ -107,13 +104,14 @@ def check_aws_secret(secret: Mapping[str, Any], stack: str, cfg: AwsSecretConfig
         if force is True:
             out.append(
                 f"connector '{name}': force_delete removes the secret without a recovery window; remove "
-                f"{config_key(name, 'forceDelete')} (or, for a throwaway stack, add '{stack}' to "
-                f"recoveryWindowExemptStacks in the {NAME} policy config)"
+                f"{setting(name, 'secretsManager.forceDelete')}, or, for a throwaway stack, add '{stack}' to "
+                f"recoveryWindowExemptStacks in the {NAME} policy config"
             )
         elif days is not None and days < minimum:
             out.append(
                 f"connector '{name}': recovery window of {days} days is below {minimum}; set "
-                f"{config_key(name, 'recoveryWindowDays')} to {minimum}-30 (or remove it: AWS defaults to 30)"
+                f"{setting(name, 'secretsManager.recoveryWindowDays')} to {minimum}-30 (or remove it: AWS "
+                "defaults to 30)"
             )
 
     for field in OWNERSHIP_INPUTS:
@@ -129,9 +127,8 @@ def check_aws_secret(secret: Mapping[str, Any], stack: str, cfg: AwsSecretConfig
         missing = [k for k in cfg.required_tags if tags.get(k) in (None, "")]
         if missing:
             out.append(
-                f"connector '{name}': the secret lacks the tags {', '.join(missing)}; set them with "
-                + " and ".join(f"{config_key(name, 'tags')}.{k}" for k in missing)
-                + f", or change requiredTags in the {NAME} policy config"
+                f"connector '{name}': the secret lacks the tags {', '.join(missing)}; set them in "
+                f"{setting(name, 'secretsManager.tags')}, or change requiredTags in the {NAME} policy config"
             )
     return out
 

@@ -9,7 +9,9 @@ Three policies, because the SDK gives a policy one enforcement level and one kin
 - credential-check-enabled (advisory, resource): the same on every stack. A developer may switch the check off
   on purpose (working offline), but should be told. On a production stack both report.
 - credential-check-coverage (mandatory, stack): every connector that has a store or a managed client is an
-  entry of a CredentialCheck. Only a program change can break this, and only the whole stack shows it.
+  entry of a CredentialCheck. CommercetoolsConnector registers each connector in one by itself, so only a
+  program that declares a connector's resources without it (a VaultKvSecret used directly) breaks this, and
+  only the whole stack shows it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pydantic import Field
 
 from . import resource_types as t
 from .adapters import resource_policy, stack_policy
+from .naming import setting
 from .resources import Resource, Stack, matches_any
 from .settings import DEFAULT_PRODUCTION_STACKS, PolicyConfig
 
@@ -58,8 +61,8 @@ def uncovered(connectors: Iterable[str], checked: Iterable[str]) -> list[str]:
 
 def _off_message(name: str) -> str:
     return (
-        f"connector '{name}': the credential check is switched off (connectors.{name}.checkCredentials: false); "
-        f"remove that setting so preview proves the credential obtains a token before it is stored"
+        f"connector '{name}': the credential check is switched off; remove {setting(name, 'checkCredentials')} "
+        "so preview proves the credential obtains a token before it is stored"
     )
 
 
@@ -91,8 +94,10 @@ def validate_coverage(stack: Stack, _cfg: NoConfig) -> list[tuple[str, str | Non
     checked += [str(r.props.get("connector")) for r in stack.of_type(t.API_CLIENT)]
     return [
         (
-            f"connector '{name}': no CredentialCheck checks this connector's credentials; register it in the "
-            f"stack's CredentialCheck (see __main__.py) so a wrong credential fails preview instead of being stored",
+            f"connector '{name}': no CredentialCheck checks this connector's credentials. A CommercetoolsConnector "
+            f"registers its connector in one by itself, so these resources were declared without it (e.g. a "
+            f"VaultKvSecret used directly); declare the connector with CommercetoolsConnector, or add it to a "
+            f"CredentialCheck's connectors, so a wrong credential fails preview instead of being stored",
             owners[name],
         )
         for name in uncovered(owners, checked)
@@ -117,7 +122,7 @@ ENABLED_POLICY = resource_policy(
 )
 COVERAGE_POLICY = stack_policy(
     name=COVERAGE,
-    description="Every connector with a stored secret or a managed client is covered by the CredentialCheck.",
+    description="Every connector with a stored secret or a managed client is covered by a CredentialCheck.",
     enforcement_level=EnforcementLevel.MANDATORY,
     config=NoConfig,
     rule=validate_coverage,

@@ -23,6 +23,7 @@ from ctp_credentials.components.config import DEPRECATED_REGIONS, REGIONS
 
 from . import resource_types as t
 from .adapters import resource_policy
+from .naming import setting
 from .resources import UNKNOWN, Resource, matches_any, shown
 from .settings import PolicyConfig
 
@@ -106,9 +107,9 @@ def check_official_endpoints(connector: Mapping[str, Any], stack: str, cfg: Offi
             custom.append((f"{key} {url}", expected))
         elif region and found[0] != region:
             out.append(
-                f"connector '{name}': {key} {url} serves region {found[0]}, but connectors.{name}.region is "
-                f"{region}; remove connectors.{name}.authUrl and connectors.{name}.apiUrl, or set "
-                f"connectors.{name}.region to {found[0]}"
+                f"connector '{name}': {key} {url} serves region {found[0]}, but the connector's region is "
+                f"{region}; remove {setting(name, 'authUrl', 'apiUrl')}, or set {setting(name, 'region')} to "
+                f"{found[0]}"
             )
     if custom and not matches_any(stack, cfg.allowed_stacks):
         what = " and ".join(w for w, _ in custom)
@@ -116,9 +117,9 @@ def check_official_endpoints(connector: Mapping[str, Any], stack: str, cfg: Offi
         verb = "is not the official commercetools host" if len(custom) == 1 else "are not the official hosts"
         out.insert(
             0,
-            f"connector '{name}': {what} {verb} {expected}; remove connectors.{name}.authUrl and "
-            f"connectors.{name}.apiUrl (the region then decides both), or, for a test or demo stack only, add "
-            f"'{stack}' to allowedStacks in the {OFFICIAL_ENDPOINTS} policy config",
+            f"connector '{name}': {what} {verb} {expected}; remove {setting(name, 'authUrl', 'apiUrl')} (the "
+            f"region then decides both), or, for a test or demo stack only, add '{stack}' to allowedStacks in the "
+            f"{OFFICIAL_ENDPOINTS} policy config",
         )
     return out
 
@@ -129,7 +130,7 @@ def check_known_region(connector: Mapping[str, Any]) -> list[str]:
     if region is UNKNOWN or _canonical(region) is not None:
         return []
     return [
-        f"connector '{name}': region {region!r} is not a commercetools region; set connectors.{name}.region "
+        f"connector '{name}': region {region!r} is not a commercetools region; set {setting(name, 'region')} "
         f"to one of {', '.join(REGIONS)} (the Merchant Center URL of the project shows it)"
     ]
 
@@ -141,7 +142,7 @@ def check_deprecated_region(connector: Mapping[str, Any]) -> list[str]:
     if isinstance(region, str) and region in DEPRECATED_REGIONS:
         out.append(
             f"connector '{name}': region {region!r} is a deprecated commercetools host; set "
-            f"connectors.{name}.region to {DEPRECATED_REGIONS[region]}"
+            f"{setting(name, 'region')} to {DEPRECATED_REGIONS[region]}"
         )
     for kind, field, key in (("auth", "auth_url", "authUrl"), ("api", "api_url", "apiUrl")):
         url = connector.get(field)
@@ -151,8 +152,8 @@ def check_deprecated_region(connector: Mapping[str, Any]) -> list[str]:
         if found and found[1]:
             out.append(
                 f"connector '{name}': {key} {shown(url)} is a deprecated commercetools host; remove "
-                f"connectors.{name}.authUrl and connectors.{name}.apiUrl and set connectors.{name}.region to "
-                f"{found[0]} (the official host is {official_url(kind, found[0])})"
+                f"{setting(name, 'authUrl', 'apiUrl')} and set {setting(name, 'region')} to {found[0]} (the "
+                f"official host is {official_url(kind, found[0])})"
             )
     return out
 

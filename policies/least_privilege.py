@@ -1,6 +1,6 @@
 """Least privilege: a connector's scopes grant no more than its integration needs, in its own project only.
 
-Applies to every connector entry of the stack's CredentialCheck and to managed API clients (ApiClient), both
+Applies to every connector entry of a CredentialCheck and to managed API clients (ApiClient), both
 of which carry `connector`, `project_key` and `scopes` ("name:projectKey[:storeKey]", a list or one
 space-separated string).
 """
@@ -17,6 +17,7 @@ from ctp_credentials.components.scopes import PRIVILEGED, Scope, parse_scope, sp
 
 from . import resource_types as t
 from .adapters import resource_policy
+from .naming import setting
 from .resources import UNKNOWN, Resource, matches_any
 from .settings import PolicyConfig
 
@@ -54,7 +55,7 @@ def check_least_privilege(connector: Mapping[str, Any], stack: str, cfg: LeastPr
     raw_scopes = connector.get("scopes")
     if raw_scopes is UNKNOWN or raw_scopes is None:
         return []  # not known during preview: checked again at `up`, before the resource is created
-    key = f"connectors.{name}.scopes"
+    key = setting(name, "scopes")
     texts = split_scopes(raw_scopes if isinstance(raw_scopes, str) else [s for s in raw_scopes if s is not UNKNOWN])
     lists = list(_allow_lists(name, stack, cfg))
     out: list[str] = []

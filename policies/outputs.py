@@ -82,8 +82,9 @@ def validate(stack: Stack, _cfg: OutputsConfig) -> list[tuple[str, str | None]]:
             out.append(
                 (
                     f"{where} contains the client secret of connector '{connector}'; remove it from the outputs "
-                    f"(pulumi.export in __main__.py, register_outputs in the component). Consumers read the secret "
-                    f"from the store that connectors.{connector}.secretRef names",
+                    "(what the program passes to pulumi.export, or a component to register_outputs). Consumers "
+                    "read the secret from the store that secretRef names in the connector's document "
+                    "(CommercetoolsConnector's config output)",
                     r.urn,
                 )
             )

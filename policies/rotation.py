@@ -18,14 +18,11 @@ from pydantic import Field, model_validator
 
 from . import resource_types as t
 from .adapters import resource_policy
+from .naming import setting
 from .resources import UNKNOWN, Resource, as_int, as_number
 from .settings import PolicyConfig
 
 NAME = "api-client-rotation"
-
-
-def config_key(connector: str, field: str) -> str:
-    return f"connectors.{connector}.{field}"
 
 
 class RotationConfig(PolicyConfig):
@@ -54,13 +51,13 @@ def check_rotation(client: Mapping[str, Any], cfg: RotationConfig) -> list[str]:
     rotate_raw, delete_raw = client.get("rotate_after_days"), client.get("delete_days_after_creation")
     rotate, delete = as_number(rotate_raw), as_int(delete_raw)  # a rotation period may be fractional (30.5)
     low, high = cfg.min_rotate_after_days, cfg.max_rotate_after_days
-    rotate_key = config_key(name, "managed.rotateAfterDays")
-    delete_key = config_key(name, "managed.deleteDaysAfterCreation")
+    rotate_key = setting(name, "managed.rotateAfterDays")
+    delete_key = setting(name, "managed.deleteDaysAfterCreation")
     out: list[str] = []
     if rotate_raw is not UNKNOWN:
         if rotate is None:
             out.append(
-                f"connector '{name}': the managed client has no rotation period; set {rotate_key} ({low}-{high})"
+                f"connector '{name}': the managed client has no rotation period; set {rotate_key} to {low}-{high}"
             )
         elif not low <= rotate <= high:
             out.append(
@@ -72,8 +69,8 @@ def check_rotation(client: Mapping[str, Any], cfg: RotationConfig) -> list[str]:
         earliest = math.ceil((rotate if rotate is not None else low) + cfg.min_grace_days)
         if delete is None:
             out.append(
-                f"connector '{name}': the managed client never expires server-side; set {delete_key} "
-                f"({earliest}-{latest}) so a client whose rotation stopped is deleted by commercetools"
+                f"connector '{name}': the managed client never expires server-side; set {delete_key} to "
+                f"{earliest}-{latest} so a client whose rotation stopped is deleted by commercetools"
             )
         elif delete > latest:
             out.append(

@@ -2,8 +2,9 @@
 
 Vault grants access by path, so a secret outside the agreed prefix is readable by whoever owns that other path
 (or by no consumer at all). KV v2 keeps versions and lets the provider write with check-and-set; a KvSecret
-written as KV v1 (`kv_version: 1`, config `vault.kvVersion`) is refused unless the location is listed as a
-KV v1 mount. The allowed locations state what the platform team runs (the policy cannot ask Vault).
+written as KV v1 (`kv_version: 1`: stack config `vault.kvVersion`, or `VaultStore(kv_version=1)` in a program of
+your own) is refused unless the location is listed as a KV v1 mount. The allowed locations state what the
+platform team runs (the policy cannot ask Vault).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import Field
 
 from . import resource_types as t
 from .adapters import resource_policy
+from .naming import setting
 from .resources import UNKNOWN, Resource, as_int, shown
 from .settings import PolicyConfig
 
@@ -68,29 +70,29 @@ def check_vault_secret(secret: Mapping[str, Any], cfg: VaultKvConfig) -> list[st
         allowed = ", ".join(str(loc) for loc in cfg.allowed_locations) or "none"
         if any(s in (".", "..") for s in _segments(path)):
             out.append(
-                f"connector '{name}': Vault path {path!r} contains '.' or '..'; set connectors.{name}.vault.path "
+                f"connector '{name}': Vault path {path!r} contains '.' or '..'; set {setting(name, 'vault.path')} "
                 f"to a plain path such as commercetools/{name}"
             )
         elif not holding:
             out.append(
                 f"connector '{name}': Vault location {mount}/{path} is outside the allowed locations ({allowed}); "
-                f"set connectors.{name}.vault.mount and connectors.{name}.vault.path (default secret and "
-                f"commercetools/{name}) to a place under one of them, or add the location to allowedLocations "
-                f"in the {NAME} policy config"
+                f"set {setting(name, 'vault.mount', 'vault.path')} to a place under one of them (the defaults are "
+                f"secret and commercetools/{name}), or add the location to allowedLocations in the {NAME} policy "
+                "config"
             )
         elif raw_version is not UNKNOWN and not any(loc.kv_version == version for loc in holding):
             kinds = " or ".join(sorted({f"KV v{loc.kv_version}" for loc in holding}))
             out.append(
                 f"connector '{name}': the secret is written as KV v{version or raw_version} to {mount}/{path}, "
-                f"where {kinds} is allowed; remove connectors.{name}.vault.kvVersion (KV v2 keeps versions and "
-                f"check-and-set), or list the location with kvVersion {version or raw_version} in "
+                f"where {kinds} is allowed; remove {setting(name, 'vault.kvVersion')} to write KV v2 (it keeps "
+                f"versions and check-and-set), or list the location with kvVersion {version or raw_version} in "
                 f"allowedLocations of the {NAME} policy config"
             )
     allowed_addresses = [a.rstrip("/") for a in cfg.allowed_addresses]
     if allowed_addresses and isinstance(address, str) and address.rstrip("/") not in allowed_addresses:
         out.append(
             f"connector '{name}': Vault address {shown(address)} is not an allowed Vault "
-            f"({', '.join(cfg.allowed_addresses)}); set connectors.{name}.vault.address (or VAULT_ADDR) to "
+            f"({', '.join(cfg.allowed_addresses)}); set {setting(name, 'vault.address')} or VAULT_ADDR to "
             f"one of them, or add it to allowedAddresses in the {NAME} policy config"
         )
     return out

@@ -44,7 +44,10 @@ def test_compliant_secret_passes() -> None:
 )
 def test_default_or_aws_managed_key_is_refused(key: str | None) -> None:
     (msg,) = check_aws_secret(secret(kms_key_id=key), "prod", DEFAULT)
-    assert "set connectors.patchworks.secretsManager.kmsKeyId to a customer-managed KMS key" in msg
+    assert (
+        "set connectors.patchworks.secretsManager.kmsKeyId (store.kms_key_id in your own program) to a "
+        "customer-managed KMS key"
+    ) in msg
 
 
 def test_allowed_kms_keys() -> None:
@@ -57,7 +60,7 @@ def test_recovery_window() -> None:
     (msg,) = check_aws_secret(secret(recovery_window_days=3), "prod", DEFAULT)
     assert (
         "recovery window of 3 days is below 7" in msg
-        and "connectors.patchworks.secretsManager.recoveryWindowDays" in msg
+        and "connectors.patchworks.secretsManager.recoveryWindowDays (store.recovery_window_days in" in msg
     )
     (msg,) = check_aws_secret(secret(force_delete=True), "prod", DEFAULT)
     assert "force_delete removes the secret without a recovery window" in msg
@@ -81,7 +84,7 @@ def test_ownership_inputs_the_provider_tags_with() -> None:
 def test_required_tags_as_map_or_aws_list() -> None:
     cfg = AwsSecretConfig(required_tags=("cost-center", "team"))
     (msg,) = check_aws_secret(secret(), "prod", cfg)
-    assert "lacks the tags team; set them with connectors.patchworks.secretsManager.tags.team" in msg
+    assert "lacks the tags team; set them in connectors.patchworks.secretsManager.tags (store.tags in your" in msg
     as_list = [{"Key": "cost-center", "Value": "42"}, {"key": "team", "value": "integrations"}]
     assert check_aws_secret(secret(tags=as_list), "prod", cfg) == []
     assert check_aws_secret(secret(tags=None), "prod", cfg) != []

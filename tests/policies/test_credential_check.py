@@ -30,7 +30,7 @@ def test_check_on_reports_nothing() -> None:
 def test_check_off_is_advised_on_any_stack_with_the_fix() -> None:
     ((msg, _),) = reports(cc.ENABLED_POLICY, resource_args(t.CREDENTIAL_CHECK, check(enabled=False), stack="dev"))
     assert "connector 'patchworks': the credential check is switched off" in msg
-    assert "connectors.patchworks.checkCredentials: false); remove that setting" in msg
+    assert "remove connectors.patchworks.checkCredentials (check_credentials in your own program) so" in msg
     assert reports(cc.PRODUCTION_POLICY, resource_args(t.CREDENTIAL_CHECK, check(enabled=False), stack="dev")) == []
 
 
@@ -87,7 +87,12 @@ def test_every_connector_is_covered_by_a_check() -> None:
     # the managed connector is covered by its ApiClient, which tests a new client before storing it
     assert [m.split(":")[0] for m, _ in found] == ["connector 'fourth'", "connector 'third'"]
     msg, urn = found[1]
-    assert "no CredentialCheck checks this connector's credentials; register it" in msg
+    assert msg == (
+        "connector 'third': no CredentialCheck checks this connector's credentials. A CommercetoolsConnector "
+        "registers its connector in one by itself, so these resources were declared without it (e.g. a "
+        "VaultKvSecret used directly); declare the connector with CommercetoolsConnector, or add it to a "
+        "CredentialCheck's connectors, so a wrong credential fails preview instead of being stored"
+    )
     # reported at the connector's component where there is one, else at the resource that holds its secret
     assert found[0][1] is not None and found[0][1].endswith(f"{t.CONNECTOR}::fourth")
     assert urn is not None and urn.endswith("::third-secret")

@@ -19,6 +19,9 @@ from tests.policies.builders import connector, reports, resource_args
 
 NONE = OfficialEndpointsConfig()
 EMULATOR = "http://127.0.0.1:4444"
+# How the fixes name the settings: the stack config keys, then the library arguments.
+URLS = "connectors.patchworks.authUrl and connectors.patchworks.apiUrl (auth_url and api_url in your own program)"
+REG = "connectors.patchworks.region (region in your own program)"
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -52,7 +55,7 @@ def test_custom_endpoints_fail_with_both_fixes_in_one_message() -> None:
     (msg,) = check_official_endpoints(connector(auth_url=EMULATOR, api_url=EMULATOR), "staging", NONE)
     assert f"authUrl {EMULATOR} and apiUrl {EMULATOR} are not the official hosts" in msg
     assert "https://auth.europe-west1.gcp.commercetools.com and https://api.europe-west1.gcp.commercetools.com" in msg
-    assert "remove connectors.patchworks.authUrl and connectors.patchworks.apiUrl" in msg
+    assert f"remove {URLS} (the region then decides both)" in msg
     assert "add 'staging' to allowedStacks in the commercetools-official-endpoints policy config" in msg
 
 
@@ -72,7 +75,8 @@ def test_official_host_of_another_region_is_refused_even_when_allow_listed() -> 
     cfg = OfficialEndpointsConfig(allowed_stacks=("*",))
     entry = connector(auth_url="https://auth.us-east-2.aws.commercetools.com")
     (msg,) = check_official_endpoints(entry, "dev", cfg)
-    assert "serves region us-east-2.aws, but connectors.patchworks.region is europe-west1.gcp" in msg
+    assert "serves region us-east-2.aws, but the connector's region is europe-west1.gcp" in msg
+    assert f"remove {URLS}, or set {REG} to us-east-2.aws" in msg
 
 
 def test_deprecated_hosts_count_as_official_for_their_region() -> None:
@@ -112,16 +116,16 @@ def test_known_region() -> None:
     assert check_known_region(connector(region=UNKNOWN)) == []
     (msg,) = check_known_region(connector(region="mars-west1.gcp"))
     assert "region 'mars-west1.gcp' is not a commercetools region" in msg
-    assert "set connectors.patchworks.region to one of europe-west1.gcp" in msg
+    assert f"set {REG} to one of europe-west1.gcp" in msg
 
 
 def test_deprecated_region_and_hosts_are_advised_with_the_canonical_region() -> None:
     assert check_deprecated_region(connector()) == []
     (msg,) = check_deprecated_region(connector(region="commercetools.co"))
-    assert "set connectors.patchworks.region to us-central1.gcp" in msg
+    assert f"set {REG} to us-central1.gcp" in msg
     msgs = check_deprecated_region(connector(auth_url="https://auth.sphere.io", api_url="https://api.sphere.io"))
     assert len(msgs) == 2
-    assert "remove connectors.patchworks.authUrl" in msgs[0]
+    assert f"remove {URLS} and set {REG} to europe-west1.gcp" in msgs[0]
     assert "the official host is https://auth.europe-west1.gcp.commercetools.com" in msgs[0]
     assert "the official host is https://api.europe-west1.gcp.commercetools.com" in msgs[1]
 

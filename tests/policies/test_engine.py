@@ -60,14 +60,18 @@ CASES = {
         settings={"scopes": [f"view_orders:{PK}", f"manage_api_clients:{PK}"]},
         client_scopes=(f"view_orders:{PK}", f"manage_api_clients:{PK}"),
         expected=frozenset({("mandatory", "commercetools-least-privilege")}),
-        fixes=(f"scope 'manage_api_clients:{PK}'", "remove it from connectors.patchworks.scopes"),
+        fixes=(
+            f"scope 'manage_api_clients:{PK}'",
+            "remove it from connectors.patchworks.scopes (scopes in your own program)",
+        ),
     ),
     "vault-kv-location": Case(
         settings={"vault.path": "team-x/patchworks"},
         expected=frozenset({("mandatory", "vault-kv-location")}),
         fixes=(
             "Vault location secret/team-x/patchworks is outside the allowed locations",
-            "set connectors.patchworks.vault.mount and connectors.patchworks.vault.path",
+            "set connectors.patchworks.vault.mount and connectors.patchworks.vault.path (store.mount and store.path in "
+            "your own program)",
         ),
     ),
     "credential-check-production": Case(
@@ -78,29 +82,33 @@ CASES = {
         },
         expected=frozenset({("mandatory", "credential-check-production"), ("advisory", "credential-check-enabled")}),
         fixes=(
-            "connectors.patchworks.checkCredentials: false); remove that setting",
+            "remove connectors.patchworks.checkCredentials (check_credentials in your own program)",
             "stack 'test' is production: it matches 'test' in productionStacks",
         ),
     ),
     "credential-check-enabled": Case(
         settings={"checkCredentials": False},
         expected=frozenset({("advisory", "credential-check-enabled")}),
-        fixes=("connectors.patchworks.checkCredentials: false); remove that setting",),
+        fixes=("remove connectors.patchworks.checkCredentials (check_credentials in your own program)",),
     ),
     "deprecated-region": Case(
         # The check is off: with it on, preview would request a token from the real legacy host.
         settings={"authUrl": "https://auth.sphere.io", "apiUrl": "https://api.sphere.io", "checkCredentials": False},
         expected=frozenset({("advisory", "commercetools-deprecated-region"), ("advisory", "credential-check-enabled")}),
-        fixes=("authUrl https://auth.sphere.io is a deprecated commercetools host", "set connectors.patchworks.region"),
+        fixes=(
+            "authUrl https://auth.sphere.io is a deprecated commercetools host",
+            "set connectors.patchworks.region (region in your own program)",
+        ),
     ),
     "aws-secret-protection": Case(
         # Preview only runs the provider's offline check: no AWS credentials or endpoint needed.
         settings={"secretsManager.region": "eu-west-1", "secretsManager.forceDelete": True},
         expected=frozenset({("mandatory", "aws-secret-protection")}),
         fixes=(
-            "uses the AWS-managed default key aws/secretsmanager; set connectors.patchworks.secretsManager.kmsKeyId",
+            "uses the AWS-managed default key aws/secretsmanager; set connectors.patchworks.secretsManager.kmsKeyId "
+            "(store.kms_key_id in your own program)",
             "force_delete removes the secret without a recovery window; remove "
-            "connectors.patchworks.secretsManager.forceDelete",
+            "connectors.patchworks.secretsManager.forceDelete (store.force_delete in your own program)",
         ),
     ),
     "no-secret-in-outputs": Case(
@@ -119,11 +127,14 @@ CASES = {
             }
         ),
         fixes=(
-            "region 'mars-west1.gcp' is not a commercetools region; set connectors.standin.region",
+            "region 'mars-west1.gcp' is not a commercetools region; set connectors.standin.region (region in your "
+            "own program)",
             "rotation period 365 days is outside 1-90",
-            "exceeds 180; set connectors.standin.managed.deleteDaysAfterCreation",
+            "exceeds 180; set connectors.standin.managed.deleteDaysAfterCreation (managed.delete_days_after_creation "
+            "in your own program)",
             f"scope 'manage_api_clients:{PK}'",
-            "connector 'orphan': no CredentialCheck checks this connector's credentials",
+            "connector 'orphan': no CredentialCheck checks this connector's credentials. A CommercetoolsConnector "
+            "registers its connector in one by itself",
         ),
     ),
 }

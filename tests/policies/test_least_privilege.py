@@ -22,7 +22,7 @@ def test_read_only_scopes_in_own_project_pass() -> None:
 def test_privileged_scope_is_refused_with_the_fix(name: str) -> None:
     (msg,) = check_least_privilege(connector(scopes=[f"view_orders:{PK}", f"{name}:{PK}"]), "dev", NONE)
     assert f"connector 'patchworks': scope '{name}:{PK}'" in msg
-    assert "remove it from connectors.patchworks.scopes" in msg
+    assert "remove it from connectors.patchworks.scopes (scopes in your own program) and give" in msg
 
 
 def test_every_privileged_scope_has_an_explanation() -> None:
@@ -32,12 +32,19 @@ def test_every_privileged_scope_has_an_explanation() -> None:
 def test_scope_of_another_project_is_refused_with_the_rewritten_scope() -> None:
     (msg,) = check_least_privilege(connector(scopes=["view_orders:other-project:store-1"]), "dev", NONE)
     assert "is for project 'other-project'" in msg
-    assert f"write it as view_orders:{PK}:store-1 in connectors.patchworks.scopes" in msg
+    assert f"write it as view_orders:{PK}:store-1 in connectors.patchworks.scopes (scopes in your own program)" in msg
+    (unbound,) = check_least_privilege(connector(scopes=["view_orders:other-project"]), "dev", NONE)
+    assert unbound.endswith(
+        f"; write it as view_orders:{PK} in connectors.patchworks.scopes (scopes in your own program)"
+    )
 
 
 def test_unparsable_scope_is_reported() -> None:
     (msg,) = check_least_privilege(connector(scopes=["fly_to_moon:x"]), "dev", NONE)
-    assert "is not a commercetools scope name" in msg and "fix connectors.patchworks.scopes" in msg
+    assert (
+        "is not a commercetools scope name" in msg
+        and "fix connectors.patchworks.scopes (scopes in your own program)" in msg
+    )
 
 
 def test_space_separated_scopes_of_a_managed_client() -> None:

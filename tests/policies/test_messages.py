@@ -23,6 +23,8 @@ from tests.policies.test_rotation import client
 from tests.policies.test_vault_store import secret as vault_secret_props
 
 AWS_NAME = "aws-secret-protection"
+URLS = "connectors.patchworks.authUrl and connectors.patchworks.apiUrl (auth_url and api_url in your own program)"
+REG = "connectors.patchworks.region (region in your own program)"
 
 
 def resource(type_: str, props: Mapping[str, Any], stack: str) -> Resource:
@@ -35,21 +37,35 @@ def test_aws_secret_messages_name_the_key_and_the_policy_config() -> None:
     key = props["kms_key_id"]
     sm = "connectors.patchworks.secretsManager"
     assert check_aws_secret(props, "prod", cfg) == [
-        f"connector 'patchworks': KMS key {key} is not an allowed key (alias/a, alias/b); set {sm}.kmsKeyId to one "
-        f"of them, or add it to allowedKmsKeys in the {AWS_NAME} policy config",
+        f"connector 'patchworks': KMS key {key} is not an allowed key (alias/a, alias/b); set {sm}.kmsKeyId "
+        f"(store.kms_key_id in your own program) to one of them, or add it to allowedKmsKeys in the {AWS_NAME} "
+        "policy config",
         f"connector 'patchworks': force_delete removes the secret without a recovery window; remove "
-        f"{sm}.forceDelete (or, for a throwaway stack, add 'prod' to recoveryWindowExemptStacks in the {AWS_NAME} "
-        "policy config)",
-        f"connector 'patchworks': the secret lacks the tags team, cost-center; set them with {sm}.tags.team and "
-        f"{sm}.tags.cost-center, or change requiredTags in the {AWS_NAME} policy config",
+        f"{sm}.forceDelete (store.force_delete in your own program), or, for a throwaway stack, add 'prod' to "
+        f"recoveryWindowExemptStacks in the {AWS_NAME} policy config",
+        f"connector 'patchworks': the secret lacks the tags team, cost-center; set them in {sm}.tags (store.tags "
+        f"in your own program), or change requiredTags in the {AWS_NAME} policy config",
     ]
+
+
+def test_aws_managed_key_message_whole() -> None:
+    (msg,) = check_aws_secret(aws_secret_props(kms_key_id="alias/aws/secretsmanager"), "prod", AwsSecretConfig())
+    assert msg == (
+        "connector 'patchworks': KMS key alias/aws/secretsmanager is AWS-managed; set "
+        "connectors.patchworks.secretsManager.kmsKeyId (store.kms_key_id in your own program) to a customer-managed "
+        "KMS key (key ARN or alias/<name>)"
+    )
 
 
 def test_aws_secret_bounds_and_the_stack_it_judges() -> None:
     """7 days is the minimum itself (allowed); the exemption is by the stack of the resource being judged."""
     assert check_aws_secret(aws_secret_props(recovery_window_days=7.0), "prod", AwsSecretConfig()) == []
     (below,) = check_aws_secret(aws_secret_props(recovery_window_days=6.0), "prod", AwsSecretConfig())
-    assert below.startswith("connector 'patchworks': recovery window of 6 days is below 7;")
+    assert below == (
+        "connector 'patchworks': recovery window of 6 days is below 7; set "
+        "connectors.patchworks.secretsManager.recoveryWindowDays (store.recovery_window_days in your own program) "
+        "to 7-30 (or remove it: AWS defaults to 30)"
+    )
     exempt = AwsSecretConfig(recovery_window_exempt_stacks=("scratch",))
     forced = aws_secret_props(force_delete=True)
     assert aws_secret.validate(resource(t.AWS_SECRET, forced, "scratch"), exempt) == []
@@ -66,14 +82,15 @@ def test_least_privilege_allow_list_messages_and_the_stack_they_apply_to() -> No
     c = connector(scopes=[f"manage_orders:{PK}", f"view_orders:{PK}:store-eu"])
     assert check_least_privilege(c, "prod", cfg) == [
         f"connector 'patchworks': scope 'manage_orders:{PK}' is not on the allow-list allowedScopes "
-        "(view_orders, view_products); remove it from connectors.patchworks.scopes, or add 'manage_orders' to "
+        "(view_orders, view_products); remove it from connectors.patchworks.scopes (scopes in your own program), "
+        "or add 'manage_orders' to "
         f"allowedScopes in the {name} policy config"
     ]
     # dev has a list of its own, empty: nothing passes it, and the message says so
     dev = check_least_privilege(connector(scopes=[f"view_orders:{PK}"]), "dev", cfg)
     assert dev == [
         f"connector 'patchworks': scope 'view_orders:{PK}' is not on the allow-list allowedScopesByStack['dev'] "
-        "(empty); remove it from connectors.patchworks.scopes, or add 'view_orders' to "
+        "(empty); remove it from connectors.patchworks.scopes (scopes in your own program), or add 'view_orders' to "
         f"allowedScopesByStack['dev'] in the {name} policy config"
     ]
     check = {"connectors": {"patchworks": connector(scopes=[f"view_orders:{PK}"])}}
@@ -101,12 +118,12 @@ def test_vault_location_messages() -> None:
     name = "vault-kv-location"
     assert check_vault_secret(props, cfg) == [
         "connector 'patchworks': Vault location other/x/y is outside the allowed locations (secret/commercetools/…, "
-        "kv1/legacy/… (KV v1)); set connectors.patchworks.vault.mount and connectors.patchworks.vault.path (default "
-        f"secret and commercetools/patchworks) to a place under one of them, or add the location to allowedLocations "
-        f"in the {name} policy config",
+        "kv1/legacy/… (KV v1)); set connectors.patchworks.vault.mount and connectors.patchworks.vault.path "
+        "(store.mount and store.path in your own program) to a place under one of them (the defaults are secret "
+        f"and commercetools/patchworks), or add the location to allowedLocations in the {name} policy config",
         "connector 'patchworks': Vault address https://evil.example.com is not an allowed Vault "
-        "(https://vault.example.com:8200); set connectors.patchworks.vault.address (or VAULT_ADDR) to one of them, "
-        f"or add it to allowedAddresses in the {name} policy config",
+        "(https://vault.example.com:8200); set connectors.patchworks.vault.address (store.address in your own "
+        f"program) or VAULT_ADDR to one of them, or add it to allowedAddresses in the {name} policy config",
     ]
     (none,) = check_vault_secret(vault_secret_props(), VaultKvConfig(allowed_locations=()))
     assert "is outside the allowed locations (none);" in none
@@ -118,8 +135,9 @@ def test_rotation_bounds_are_inclusive() -> None:
     assert check_rotation(client(rotate_after_days=1.0, delete_days_after_creation=8), cfg) == []
     (short,) = check_rotation(client(connector="c", rotate_after_days=0.5), cfg)
     assert short == (
-        "connector 'c': rotation period 0.5 days is outside 1-90; set connectors.c.managed.rotateAfterDays within "
-        "it (or change min/maxRotateAfterDays in the api-client-rotation policy config)"
+        "connector 'c': rotation period 0.5 days is outside 1-90; set connectors.c.managed.rotateAfterDays "
+        "(managed.rotate_after_days in your own program) within it (or change min/maxRotateAfterDays in the "
+        "api-client-rotation policy config)"
     )
     assert rotation.validate(resource(t.API_CLIENT, client(rotate_after_days=0.5), "dev"), cfg) != []
 
@@ -147,9 +165,8 @@ def test_endpoint_messages_whole() -> None:
     assert check_official_endpoints(both, "prod", OfficialEndpointsConfig()) == [
         "connector 'patchworks': authUrl https://proxy.example.com and apiUrl https://x.example are not the "
         "official hosts https://auth.europe-west1.gcp.commercetools.com and "
-        "https://api.europe-west1.gcp.commercetools.com; remove connectors.patchworks.authUrl and "
-        "connectors.patchworks.apiUrl (the region then decides both), or, for a test or demo stack only, add "
-        f"'prod' to allowedStacks in the {off} policy config"
+        f"https://api.europe-west1.gcp.commercetools.com; remove {URLS} (the region then decides both), or, for a "
+        f"test or demo stack only, add 'prod' to allowedStacks in the {off} policy config"
     ]
     # a custom host first, then a region mismatch: the custom one is reported first (inserted at 0)
     mixed = connector(
@@ -161,8 +178,7 @@ def test_endpoint_messages_whole() -> None:
     assert first.startswith("connector 'patchworks': apiUrl https://proxy.example.com is not the official ")
     assert second == (
         "connector 'patchworks': authUrl https://auth.us-east-2.aws.commercetools.com serves region us-east-2.aws, "
-        "but connectors.patchworks.region is europe-west1.gcp; remove connectors.patchworks.authUrl and "
-        "connectors.patchworks.apiUrl, or set connectors.patchworks.region to us-east-2.aws"
+        f"but the connector's region is europe-west1.gcp; remove {URLS}, or set {REG} to us-east-2.aws"
     )
     # an unknown URL (known only after up) is skipped, the other one still judged
     later = connector(region="europe-west1.gcp", auth_url=UNKNOWN, api_url="https://proxy.example.com")
@@ -170,15 +186,16 @@ def test_endpoint_messages_whole() -> None:
     assert "apiUrl https://proxy.example.com is not the official commercetools host" in only
     (unknown_region,) = check_known_region(connector(connector=None, region="mars-1"))
     assert unknown_region == (
-        "connector '?': region 'mars-1' is not a commercetools region; set connectors.?.region to one of "
+        "connector '?': region 'mars-1' is not a commercetools region; set connectors.?.region (region in your own "
+        "program) to one of "
         "europe-west1.gcp, eu-central-1.aws, us-central1.gcp, us-east-2.aws, australia-southeast1.gcp (the "
         "Merchant Center URL of the project shows it)"
     )
     old = connector(region="europe-west1.gcp", auth_url="https://auth.sphere.io", api_url="https://api.sphere.io")
     assert check_deprecated_region(old) == [
         f"connector 'patchworks': {key} https://{kind}.sphere.io is a deprecated commercetools host; remove "
-        "connectors.patchworks.authUrl and connectors.patchworks.apiUrl and set connectors.patchworks.region to "
-        f"europe-west1.gcp (the official host is https://{kind}.europe-west1.gcp.commercetools.com)"
+        f"{URLS} and set {REG} to europe-west1.gcp (the official host is "
+        f"https://{kind}.europe-west1.gcp.commercetools.com)"
         for kind, key in (("auth", "authUrl"), ("api", "apiUrl"))
     ]
     no_auth = connector(region="europe-west1.gcp", auth_url=None, api_url="https://api.commercetools.co")
@@ -233,5 +250,6 @@ def test_vault_locations_match_by_segment_and_addresses_without_a_trailing_slash
     (dot,) = check_vault_secret(vault_secret_props(path="commercetools/./a"), VaultKvConfig())
     assert dot == (
         "connector 'patchworks': Vault path 'commercetools/./a' contains '.' or '..'; set "
-        "connectors.patchworks.vault.path to a plain path such as commercetools/patchworks"
+        "connectors.patchworks.vault.path (store.path in your own program) to a plain path such as "
+        "commercetools/patchworks"
     )

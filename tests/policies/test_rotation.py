@@ -44,8 +44,14 @@ def test_a_fractional_rotation_period_is_a_period() -> None:
 def test_missing_rotation_and_expiry_are_refused_with_the_keys() -> None:
     msgs = check_rotation(client(rotate_after_days=None, delete_days_after_creation=None), DEFAULT)
     assert len(msgs) == 2
-    assert "no rotation period; set connectors.patchworks.managed.rotateAfterDays (1-90)" in msgs[0]
-    assert "never expires server-side; set connectors.patchworks.managed.deleteDaysAfterCreation (8-180)" in msgs[1]
+    assert (
+        "no rotation period; set connectors.patchworks.managed.rotateAfterDays "
+        "(managed.rotate_after_days in your own program) to 1-90"
+    ) in msgs[0]
+    assert (
+        "never expires server-side; set connectors.patchworks.managed.deleteDaysAfterCreation "
+        "(managed.delete_days_after_creation in your own program) to 8-180 so"
+    ) in msgs[1]
 
 
 @pytest.mark.parametrize("days", [0, 91, 365])
@@ -56,7 +62,10 @@ def test_rotation_period_out_of_bounds(days: int) -> None:
 
 def test_expiry_bounds_and_grace() -> None:
     (msg,) = check_rotation(client(delete_days_after_creation=365), DEFAULT)
-    assert "exceeds 180; set connectors.patchworks.managed.deleteDaysAfterCreation to at most 180" in msg
+    assert (
+        "exceeds 180; set connectors.patchworks.managed.deleteDaysAfterCreation "
+        "(managed.delete_days_after_creation in your own program) to at most 180"
+    ) in msg
     (msg,) = check_rotation(client(delete_days_after_creation=33), DEFAULT)
     assert "leaves less than 7 days after rotation at day 30" in msg and "at least 37" in msg
 

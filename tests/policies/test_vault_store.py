@@ -43,7 +43,10 @@ def test_paths_under_the_default_location_pass(path: str) -> None:
 def test_paths_outside_the_allowed_locations_fail_with_the_fix(mount: str, path: str) -> None:
     (msg,) = check_vault_secret(secret(mount=mount, path=path), DEFAULT)
     assert f"Vault location {mount}/{path} is outside the allowed locations (secret/commercetools/…)" in msg
-    assert "set connectors.patchworks.vault.mount and connectors.patchworks.vault.path" in msg
+    assert (
+        "set connectors.patchworks.vault.mount and connectors.patchworks.vault.path (store.mount and store.path "
+        "in your own program) to a place under one of them"
+    ) in msg
     assert "allowedLocations in the vault-kv-location policy config" in msg
 
 
@@ -76,7 +79,7 @@ def test_kv_v2_unless_a_location_is_listed_as_v1() -> None:
     assert check_vault_secret(secret(kv_version=UNKNOWN), DEFAULT) == []
     (msg,) = check_vault_secret(secret(kv_version=1.0), DEFAULT)
     assert "written as KV v1 to secret/commercetools/patchworks, where KV v2 is allowed" in msg
-    assert "remove connectors.patchworks.vault.kvVersion" in msg
+    assert "remove connectors.patchworks.vault.kvVersion (store.kv_version in your own program) to write KV v2" in msg
     legacy = VaultKvConfig.model_validate(
         {"allowedLocations": [{"mount": "legacy", "pathPrefix": "ctp", "kvVersion": 1}]}
     )
