@@ -3,6 +3,7 @@
   rotate      --stack NAME [--connector NAME ...] [--dry-run] [--json]
   status      --stack NAME [--json]
   pr-summary  --stack NAME [--out FILE] [--policy-pack DIR] [--policy-pack-config FILE] [--json]
+  migrate-state --stack NAME (once, for stacks written before the ctp_credentials import root: CHANGELOG)
   policy-pack (prints the directory of the policy pack, for `pulumi preview --policy-pack "$(...)"`)
 
 Exit codes (stable): 0 done; 1 the operation failed (the output says which step and what to do; for
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from ctp_credentials.components.errors import CredentialsError
 
-from . import policy_pack, pr_summary, rotate, status, steps
+from . import migrate, policy_pack, pr_summary, rotate, status, steps
 from .workspace import ProjectStack, StackError
 
 
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_pr.add_argument("--policy-pack-config", type=Path, help="the pack's config (JSON); default: its defaults")
     p_pr.add_argument("--json", action="store_true", help="print the whole summary as JSON instead of Markdown")
+    p_mig = sub.add_parser("migrate-state", help="rewrite providers pickled under the old module names (once)")
+    p_mig.add_argument("--stack", required=True)
     sub.add_parser("policy-pack", help="print the policy pack's directory (checking the engine's Python runs it)")
     args = parser.parse_args(argv)
     if args.command == "policy-pack":
@@ -68,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                 out=args.out,
                 as_json_output=args.json,
             )
+        if args.command == "migrate-state":
+            return migrate.command(stack)
         if args.command == "status":
             rows = status.stack_status(stack)
             print(json.dumps(status.as_json(rows), indent=2) if args.json else status.render_table(rows))
@@ -91,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
 def _check_capacity(stack: ProjectStack, command: str) -> None:
     """Before the engine runs: above its limit it fails with an error that names neither a key nor the limit."""
     too_big = stack.capacity_problem()
-    if too_big is not None and command != "status":
+    if too_big is not None and command not in ("status", "migrate-state"):
         raise StackError(too_big)
-    if too_big is not None:  # status reads state only: still shown, with the warning
+    if too_big is not None:  # these read (and write) state only: still done, with the warning
         print(f"warning: {too_big}", file=sys.stderr)
 
 

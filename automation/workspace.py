@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,13 @@ class ProjectStack:
         """The state with secrets still encrypted."""
         deployment = json.loads(self._cli("stack", "export")).get("deployment") or {}
         return dict(deployment)
+
+    def import_deployment(self, deployment: dict[str, Any]) -> None:
+        """Replace the state with `deployment` (as `export` returns it: secrets still encrypted)."""
+        with tempfile.NamedTemporaryFile("w", suffix=".json", dir=self.work_dir, delete=True) as f:
+            json.dump({"version": 3, "deployment": deployment}, f)
+            f.flush()
+            self._cli("stack", "import", "--file", f.name)
 
     def outputs(self) -> dict[str, Any]:
         return {k: v.value for k, v in self.stack.outputs().items()}
