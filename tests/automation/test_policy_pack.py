@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ctp_credentials.automation import policy_pack
 
@@ -46,9 +45,3 @@ def test_a_python_that_cannot_import_the_pack_is_named_with_the_fix(tmp_path: Pa
 def test_no_python_at_all_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PULUMI_PYTHON_CMD", "no-such-python-here")
     assert "no no-such-python-here on PATH" in str(policy_pack.problem())
-
-
-def test_the_pack_names_no_virtualenv_so_it_runs_where_it_is_installed() -> None:
-    """A `virtualenv` relative to the pack would point into site-packages once installed, where there is none."""
-    runtime = yaml.safe_load((policy_pack.PACK_DIR / "PulumiPolicy.yaml").read_text())["runtime"]
-    assert runtime["name"] == "python" and "virtualenv" not in (runtime.get("options") or {})
