@@ -290,7 +290,7 @@ def rotation(bench: Bench) -> dict[str, Any]:
                 [
                     sys.executable,
                     "-m",
-                    "automation",
+                    "ctp_credentials",
                     "--cwd",
                     str(bench.ours.dir),
                     "rotate",
