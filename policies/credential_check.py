@@ -22,9 +22,10 @@ from typing import Any
 from pulumi_policy import EnforcementLevel
 from pydantic import Field
 
+from ctp_credentials.components.naming import setting
+
 from . import resource_types as t
 from .adapters import resource_policy, stack_policy
-from .naming import setting
 from .resources import Resource, Stack, matches_any
 from .settings import DEFAULT_PRODUCTION_STACKS, PolicyConfig
 

@@ -20,10 +20,10 @@ from pulumi_policy import EnforcementLevel
 from pydantic import Field
 
 from ctp_credentials.components.config import DEPRECATED_REGIONS, REGIONS
+from ctp_credentials.components.naming import setting
 
 from . import resource_types as t
 from .adapters import resource_policy
-from .naming import setting
 from .resources import UNKNOWN, Resource, matches_any, shown
 from .settings import PolicyConfig
 

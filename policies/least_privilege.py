@@ -13,11 +13,11 @@ from typing import Any
 from pulumi_policy import EnforcementLevel
 from pydantic import Field
 
+from ctp_credentials.components.naming import setting
 from ctp_credentials.components.scopes import PRIVILEGED, Scope, parse_scope, split_scopes
 
 from . import resource_types as t
 from .adapters import resource_policy
-from .naming import setting
 from .resources import UNKNOWN, Resource, matches_any
 from .settings import PolicyConfig
 

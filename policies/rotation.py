@@ -16,9 +16,10 @@ from typing import Any
 from pulumi_policy import EnforcementLevel
 from pydantic import Field, model_validator
 
+from ctp_credentials.components.naming import setting
+
 from . import resource_types as t
 from .adapters import resource_policy
-from .naming import setting
 from .resources import UNKNOWN, Resource, as_int, as_number
 from .settings import PolicyConfig
 

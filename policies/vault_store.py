@@ -15,9 +15,10 @@ from typing import Any, Literal
 from pulumi_policy import EnforcementLevel
 from pydantic import Field
 
+from ctp_credentials.components.naming import setting
+
 from . import resource_types as t
 from .adapters import resource_policy
-from .naming import setting
 from .resources import UNKNOWN, Resource, as_int, shown
 from .settings import PolicyConfig
 

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from ..commercetools import CommercetoolsClient
 from ..errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError
+from ..naming import setting
 from ..scopes import granted_covers, holds_manage_project, parse_scope
 from .base import PlainProvider, ProviderResource, engine_form
 
@@ -106,12 +107,13 @@ def _request(props: ConnectorCheck) -> str | None:
         return (
             f"{who}: client ID or secret rejected ({exc}). Copy both from the API client in the Merchant "
             f"Center again: pulumi config set --path 'connectors.{props.connector}.clientId' <id> and "
-            f"pulumi config set --secret clientSecret-{props.connector} <secret>"
+            f"pulumi config set --secret clientSecret-{props.connector} <secret> (client_id and client_secret in "
+            "your own program)"
         )
     except InvalidScopeError as exc:
         return (
-            f"{who}: scopes refused ({exc}). The client does not hold every scope in connectors."
-            f"{props.connector}.scopes: remove the ones it lacks, or create an API client with them"
+            f"{who}: scopes refused ({exc}). The client does not hold every scope in "
+            f"{setting(props.connector, 'scopes')}: remove the ones it lacks, or create an API client with them"
         )
     except UnreachableError as exc:
         return f"{who}: {exc}. Check region/authUrl and the network, then rerun"
@@ -123,13 +125,13 @@ def _request(props: ConnectorCheck) -> str | None:
     if missing and holds_manage_project(token.scope):
         return (
             f"{who}: the client holds manage_project (all of the project), and commercetools gives such a client "
-            f"no narrower token. Create an API client with exactly connectors.{props.connector}.scopes "
+            f"no narrower token. Create an API client with exactly {setting(props.connector, 'scopes')} "
             "(least privilege: never manage_project in production) and use its ID and secret"
         )
     if missing:
         return (
             f"{who}: token granted without {' '.join(map(str, missing))}. The client does not hold these "
-            f"scopes: remove them from connectors.{props.connector}.scopes or use a client that has them"
+            f"scopes: remove them from {setting(props.connector, 'scopes')} or use a client that has them"
         )
     return None
 

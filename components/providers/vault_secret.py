@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import VaultError
 from ..location import VAULT_KEYS, SecretLocation
+from ..naming import setting
 from ..urls import canonical_url
 from ..vault import VaultClient
 from .base import PlainProvider, ProviderResource, check_inputs, comparable
@@ -147,8 +148,8 @@ class VaultKvSecretProvider(PlainProvider):
         if found is not None and found.data != p.data and not p.adopt:
             raise VaultError(
                 f"{vault.where(p.path)} already holds a value, and KV v1 cannot record who owns it; it is left "
-                f"untouched. Choose another connectors.{p.connector}.vault.path, or set vault.adopt: true to "
-                "take it over"
+                f"untouched. Choose another {setting(p.connector, 'vault.path')}, or set "
+                f"{setting(p.connector, 'vault.adopt')}: true to take it over"
             )
         if found is None or found.data != p.data:
             vault.write_secret(p.path, p.data)
@@ -230,8 +231,12 @@ class VaultKvSecretProvider(PlainProvider):
             raise VaultError(
                 f"{vault.where(p.path)} already exists and belongs to {owner}, not to connector "
                 f"{p.connector!r} of {p.owner}; it is left untouched. Choose another "
-                f"connectors.{p.connector}.vault.path"
-                + ("" if found.get("managed-by") else ", or set vault.adopt: true to take it over")
+                f"{setting(p.connector, 'vault.path')}"
+                + (
+                    ""
+                    if found.get("managed-by")
+                    else f", or set {setting(p.connector, 'vault.adopt')}: true to take it over"
+                )
             )
 
     @staticmethod

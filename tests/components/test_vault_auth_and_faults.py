@@ -26,6 +26,9 @@ from tests.conftest import CANARY
 pytestmark = pytest.mark.security("faults")
 
 
+ADOPT_FIX = r"set connectors\.patchworks\.vault\.adopt \(store\.adopt in your own program\): true"
+
+
 def admin(server: OpenBaoServer) -> hvac.Client:
     return hvac.Client(url=server.url, token=server.root_token)
 
@@ -258,7 +261,7 @@ def test_kv_v1_foreign_value_refused_unless_adopted(bao: OpenBaoServer, monkeypa
         client.sys.enable_secrets_engine("kv", path="kv1b", options={"version": "1"})
     client.secrets.kv.v1.create_or_update_secret("pasted", {"by": "hand"}, mount_point="kv1b")
     p = props(bao, "pasted", mount="kv1b", kv_version=1)
-    with pytest.raises(VaultError, match=r"set vault\.adopt: true"):
+    with pytest.raises(VaultError, match=ADOPT_FIX):
         VaultKvSecretProvider().create(p)
     VaultKvSecretProvider().create({**p, "adopt": True})
     assert client.secrets.kv.v1.read_secret("pasted", mount_point="kv1b")["data"]["clientSecret"] == CANARY
@@ -269,7 +272,7 @@ def test_kv_v2_adopt_takes_a_hand_made_path_but_never_another_stacks(
 ) -> None:
     monkeypatch.setenv("VAULT_TOKEN", bao.root_token)
     admin(bao).secrets.kv.v2.create_or_update_secret("pasted/patchworks", {"by": "hand"})
-    with pytest.raises(VaultError, match=r"set vault\.adopt: true"):
+    with pytest.raises(VaultError, match=ADOPT_FIX):
         VaultKvSecretProvider().create(props(bao, "pasted/patchworks"))
     adopted = VaultKvSecretProvider().create(props(bao, "pasted/patchworks", adopt=True))
     assert adopted.outs["version"] == 2

@@ -228,8 +228,8 @@ def test_the_manage_project_advice_says_what_to_do(emulator: CommercetoolsEmulat
     result = CredentialCheckProvider().check({}, props(entry(emulator, "a", c.id, CANARY, [f"view_orders:{PK}"])))
     (failure,) = result.failures
     assert failure.reason.endswith(
-        "Create an API client with exactly connectors.a.scopes (least privilege: never manage_project in "
-        "production) and use its ID and secret"
+        "Create an API client with exactly connectors.a.scopes (scopes in your own program) (least privilege: "
+        "never manage_project in production) and use its ID and secret"
     )
 
 

@@ -202,7 +202,8 @@ def test_kv_v1_values_are_ours_only_while_they_hold_what_we_wrote(vault_env: Ope
         p.create(props(vault_env, path, mount=mount, kv_version=1))
     assert str(foreign.value) == (
         f"{v1.where(path)} already holds a value, and KV v1 cannot record who owns it; it is left untouched. "
-        "Choose another connectors.patchworks.vault.path, or set vault.adopt: true to take it over"
+        "Choose another connectors.patchworks.vault.path (store.path in your own program), or set "
+        "connectors.patchworks.vault.adopt (store.adopt in your own program): true to take it over"
     )
     mine = p.create(props(vault_env, path + "-b", mount=mount, kv_version=1))
     assert mine.outs["version"] == 0  # KV v1 has no versions
@@ -245,7 +246,8 @@ def test_an_update_is_refused_on_a_path_another_stack_now_owns(vault_env: OpenBa
         p.update(created.id, created.outs, props(vault_env, path, secret="new"))
     assert str(err.value) == (
         f"{VaultClient().where(path)} already exists and belongs to other/prod/x, not to connector 'patchworks' of "
-        "commercetools-credentials/test; it is left untouched. Choose another connectors.patchworks.vault.path"
+        "commercetools-credentials/test; it is left untouched. Choose another "
+        "connectors.patchworks.vault.path (store.path in your own program)"
     )
 
 
@@ -255,8 +257,9 @@ def test_a_path_of_another_tool_is_refused_with_the_way_to_adopt_it(vault_env: O
         VaultKvSecretProvider().create(props(vault_env, path))
     assert str(err.value) == (
         f"{VaultClient().where(path)} already exists and belongs to another tool, not to connector 'patchworks' "
-        "of commercetools-credentials/test; it is left untouched. Choose another connectors.patchworks.vault.path, "
-        "or set vault.adopt: true to take it over"
+        "of commercetools-credentials/test; it is left untouched. Choose another "
+        "connectors.patchworks.vault.path (store.path in your own program), or set "
+        "connectors.patchworks.vault.adopt (store.adopt in your own program): true to take it over"
     )
 
 

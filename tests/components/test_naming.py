@@ -11,9 +11,11 @@ import pytest
 
 from ctp_credentials.components import args
 from ctp_credentials.components.config import ConnectorConfig
-from ctp_credentials.policies.naming import argument, setting
+from ctp_credentials.components.naming import argument, setting
 
-PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
+ROOT = Path(__file__).resolve().parents[2]
+PACK_DIR = ROOT / "policies"
+PROVIDERS_DIR = ROOT / "components" / "providers"
 
 
 def test_a_setting_names_the_config_key_and_the_argument() -> None:
@@ -52,9 +54,9 @@ def test_argument_of_a_key(key: str, expected: str) -> None:
 
 
 def _keys_the_pack_names() -> dict[str, set[str]]:
-    """module -> the keys its `setting(...)` calls pass as literals."""
+    """module -> the keys its `setting(...)` calls pass as literals (the pack's rules and the providers)."""
     found: dict[str, set[str]] = {}
-    for path in sorted(PACK_DIR.glob("*.py")):
+    for path in sorted([*PACK_DIR.glob("*.py"), *PROVIDERS_DIR.glob("*.py")]):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setting":
                 keys = [a.value for a in node.args[1:] if isinstance(a, ast.Constant) and isinstance(a.value, str)]
@@ -90,6 +92,7 @@ def test_every_key_the_pack_names_is_a_config_key_and_an_argument() -> None:
     """Both names of every fix exist: the key in the config model, the argument in ConnectorArgs."""
     found = _keys_the_pack_names()
     assert set(found) >= {"aws_secret", "credential_check", "endpoints", "least_privilege", "rotation", "vault_store"}
+    assert {"scopes", "vault.path", "vault.adopt"} <= found["credential_check"] | found["vault_secret"]
     for key in set().union(*found.values()):
         model: type | None = ConnectorConfig
         for part in key.split("."):
@@ -105,5 +108,4 @@ def test_every_key_the_pack_names_is_a_config_key_and_an_argument() -> None:
 def test_no_rule_writes_a_config_key_itself() -> None:
     """Every rule names settings through `setting`, so no fix names the stack config key alone."""
     for path in PACK_DIR.glob("*.py"):
-        if path.name != "naming.py":
-            assert "connectors.{" not in path.read_text(), f"{path.name} builds a config key itself"
+        assert "connectors.{" not in path.read_text(), f"{path.name} builds a config key itself"

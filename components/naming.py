@@ -1,4 +1,4 @@
-"""How a violation names the setting that fixes it: the stack config key and the library argument, both.
+"""How a fix names the setting (policy violations, provider errors): the stack config key and the library argument.
 
 A policy sees resources, never the program that declared them. The repository's stack program (__main__.py)
 reads each connector from stack config (`connectors.<name>.vault.path`); a program of your own passes
@@ -8,7 +8,7 @@ names both; the argument comes from the key by the library's own mapping (compon
 
 from __future__ import annotations
 
-from ctp_credentials.components.args import argument_text
+from .args import argument_text
 
 # Every field of the Vault store (stack config `vault.<key>`) is a VaultStore field: argument `store.<field>`.
 _VAULT = "vault."
