@@ -81,7 +81,7 @@ mutate-claims: setup
 
 # Not part of `make test` (CI does not run it): about 16 minutes on 2 cores; writes bench/RESULTS.md.
 bench: setup
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(if $(ONLY),--only $(ONLY))
 
 # Profile one `up` of 50 connectors and of the baseline (engine pprof + py-spy): bench/PROFILE.md.
 bench-profile: setup

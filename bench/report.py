@@ -205,7 +205,12 @@ def render(results: dict[str, Any], *, quick: bool = False) -> str:
         "## 2. Parallel credential checks",
         "",
         f"`preview` of {par['n']} connectors (stack already up), {par['latency'] * 1000:.0f} ms injected into every "
-        "token request vs 0 ms, alternating:",
+        "token request vs 0 ms, alternating:"
+        + (
+            f" measured {par['measured']} on its own (`make bench ONLY=parallel`), with {par['program']}"
+            if par.get("measured")
+            else ""
+        ),
         "",
         "| preview at 0 ms | at 200 ms | added (median of paired differences) | physical limit | serial would add "
         "| token requests per preview |",
