@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import ctp_credentials
+from ctp_credentials.components.errors import CredentialsError
 
 # The checkout: the folder that holds the import root. Not this file's grandparent: through the ctp_credentials/
 # links that is the checkout too, but in a copy of the tree without links (mutmut's) it would be ctp_credentials/.
@@ -61,7 +62,7 @@ def installed_engine_bin(environ: Mapping[str, str]) -> Path:
     return Path(found).resolve().parent
 
 
-class EngineUnavailable(Exception):
+class EngineUnavailable(CredentialsError):
     """No engine could be found or built; the message carries the build script's reason."""
 
 

@@ -35,7 +35,7 @@ def _get(settings: Any, key: str) -> Any:
     return settings.get(key) if isinstance(settings, dict) else None
 
 
-class RotationFailed(Exception):
+class RotationFailed(CredentialsError):
     def __init__(self, report: list[ConnectorRotation]) -> None:
         super().__init__("rotation failed")
         self.report = report

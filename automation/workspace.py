@@ -17,6 +17,7 @@ from typing import Any
 from pulumi import automation as auto
 
 from ctp_credentials.components.config import capacity_problem, encoded_config_size
+from ctp_credentials.components.errors import CredentialsError
 
 from . import eventlog
 from .engine import EngineUnavailable, engine_bin
@@ -24,7 +25,7 @@ from .engine import EngineUnavailable, engine_bin
 eventlog.install()  # every preview/up below reads its events whole (see eventlog.py)
 
 
-class StackError(Exception):
+class StackError(CredentialsError):
     """The stack could not be opened or a Pulumi command failed; the message says which and why."""
 
 

@@ -2,6 +2,13 @@
 
 Messages name the config key or remote object, the remote error and the fix. They never contain a
 secret: callers pass identifiers only, and every constructor here takes text, not credentials.
+
+Every exception the project raises on purpose derives from CredentialsError (tests/components/test_errors.py
+walks the package). The tree: ConfigError (ArgumentError: a library argument); CommercetoolsError
+(InvalidClientError, InvalidScopeError, UnreachableError); SecretStoreError (VaultError, SecretsManagerError in
+aws.py); PublicationError in publishing.py (FilePublicationError, SsmError in ssm.py, WebhookError in
+webhook.py); RotationError in providers/api_client.py; and the commands' StackError (automation/workspace.py),
+EngineUnavailable (automation/engine.py) and RotationFailed (automation/rotate.py).
 """
 
 from __future__ import annotations
