@@ -21,7 +21,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from .errors import SecretStoreError
+from .errors import SecretStoreError, remote_text
 
 MAX_RETRIES = 5  # botocore "standard" mode: throttling, 5xx and connection errors, with jittered backoff
 MAX_ATTEMPTS = MAX_RETRIES + 1  # Config's `max_attempts` counts retries; `total_max_attempts` would count all
@@ -294,7 +294,7 @@ class SecretsManagerClient:
         except botocore.exceptions.ClientError as exc:
             error = exc.response.get("Error", {})
             code = str(error.get("Code") or "Unknown")
-            text = _scrub(str(error.get("Message") or ""), value)
+            text = remote_text(str(error.get("Message") or ""), value)
             action = f"secretsmanager:{exc.operation_name}"
             key = kms_key_id or f"{DEFAULT_KMS_KEY} (or the key the secret already uses)"
             if code in THROTTLING:
@@ -353,13 +353,6 @@ class SecretsManagerClient:
                     exc, f"cannot {verb} {where}", self.endpoint_url, "Secrets Manager", "SECRETS_MANAGER"
                 )
             ) from None
-
-
-def _scrub(text: str, value: str | None) -> str:
-    """Remote text, one line, bounded; never the value we sent, should a server echo it."""
-    if value:
-        text = text.replace(value, "<redacted>")
-    return " ".join(text.split())[:300]
 
 
 def transport_message(exc: Exception, what: str, endpoint: str | None, service: str, env_suffix: str) -> str:

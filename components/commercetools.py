@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError
+from .errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError, remote_text
 
 # (connect, read) seconds. The token endpoint answers in well under a second; ten covers a slow day.
 DEFAULT_TIMEOUT = (3.05, 10.0)
@@ -169,6 +169,8 @@ class CommercetoolsClient:
         headers = {"Accept": "application/json", "User-Agent": "ctp-credentials"}
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer.access_token}"
+        auth = kwargs.get("auth")
+        sent = (bearer.access_token if bearer else None, auth[1] if isinstance(auth, tuple) else None)
         last: CommercetoolsError | None = None
         for attempt in range(self._retry.attempts):
             try:
@@ -184,7 +186,7 @@ class CommercetoolsClient:
             else:
                 if resp.status_code < 400:
                     return _json(resp, what)
-                last = _error(resp, what)
+                last = _error(resp, what, sent)
                 if resp.status_code not in RETRY_STATUSES or (not idempotent and resp.status_code != 429):
                     raise last
                 if attempt + 1 < self._retry.attempts:
@@ -194,7 +196,8 @@ class CommercetoolsClient:
                 raise last
             if attempt + 1 < self._retry.attempts:
                 self._sleep(self._retry.delay(attempt, None))
-        assert last is not None
+        if last is None:  # no attempt at all: nothing was sent
+            raise UnreachableError(f"{what}: not sent (RetryPolicy.attempts is {self._retry.attempts}; use 1 or more)")
         raise type(last)(f"{last} (gave up after {self._retry.attempts} attempts)", status=last.status, code=last.code)
 
 
@@ -232,8 +235,9 @@ def _json(resp: requests.Response, what: str) -> dict[str, Any]:
     return body
 
 
-def _error(resp: requests.Response, what: str) -> CommercetoolsError:
-    """Map a commercetools error answer to a typed error. The remote message is kept: it never holds secrets."""
+def _error(resp: requests.Response, what: str, sent: tuple[str | None, ...] = ()) -> CommercetoolsError:
+    """Map a commercetools error answer to a typed error. The remote message is kept, as one bounded line without
+    any value of `sent` (the client secret, the bearer token) in it, should a server or proxy echo one."""
     try:
         body = resp.json()
     except ValueError:
@@ -242,8 +246,8 @@ def _error(resp: requests.Response, what: str) -> CommercetoolsError:
         body = {}
     errors = body.get("errors") or [{}]
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    code = str(body.get("error") or first.get("code") or f"http_{resp.status_code}")
-    message = str(body.get("message") or first.get("message") or resp.reason or "")[:300]
+    code = remote_text(str(body.get("error") or first.get("code") or f"http_{resp.status_code}"), *sent)
+    message = remote_text(str(body.get("message") or first.get("message") or resp.reason or ""), *sent)
     text = f"{what}: HTTP {resp.status_code} {code}: {message}"
     status = resp.status_code
     if status == 401 and code == "invalid_client":

@@ -13,6 +13,17 @@ EngineUnavailable (automation/engine.py) and RotationFailed (automation/rotate.p
 
 from __future__ import annotations
 
+REMOTE_TEXT_LIMIT = 300
+
+
+def remote_text(text: str, *sent: str | None) -> str:
+    """What a remote system said, fit for a message: one line, bounded, and never a value we sent it (a
+    secret, a token), should a server echo one back. The one rule for every client's remote error text."""
+    for value in sent:
+        if value:
+            text = text.replace(value, "<redacted>")
+    return " ".join(text.split())[:REMOTE_TEXT_LIMIT]
+
 
 class CredentialsError(Exception):
     """Base of everything this project raises on purpose; anything else is a bug."""

@@ -100,20 +100,25 @@ class SecretLocation:
     def read(self) -> dict[str, Any] | None:
         """The document stored here now, or None. It holds the secret: keep it in memory only."""
         if self.store == "secretsManager":
-            assert self.name is not None
+            name = self._named(self.name, "secret name")
             sm = self.secrets_manager()
-            value = sm.get_secret_value(self.name)
+            value = sm.get_secret_value(name)
             if value is None:
                 return None
             try:
                 loaded = json.loads(value.value)
             except ValueError:
                 raise CredentialsError(
-                    f"{sm.where(self.name)} does not hold a JSON document (changed outside Pulumi?): run "
+                    f"{sm.where(name)} does not hold a JSON document (changed outside Pulumi?): run "
                     "`pulumi refresh`, then `pulumi up` writes it again"
                 ) from None
             return loaded if isinstance(loaded, dict) else None
-        assert self.path is not None
+        path = self._named(self.path, "path")
         vault = self.vault()
-        found = vault.read_secret(self.path) if self.kv_version == 1 else vault.read_secret_version(self.path)
+        found = vault.read_secret(path) if self.kv_version == 1 else vault.read_secret_version(path)
         return None if found is None else found.data
+
+    def _named(self, value: str | None, what: str) -> str:
+        if not value:  # a location read from state that lost its name: say so instead of reading the root
+            raise CredentialsError(f"this {self.store} location has no {what}: run `pulumi refresh`, then rerun")
+        return value

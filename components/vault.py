@@ -21,7 +21,7 @@ import hvac
 import hvac.exceptions
 import requests
 
-from .errors import VaultError
+from .errors import VaultError, remote_text
 
 TIMEOUT = 10  # seconds; hvac's default of 30 makes a down server look like a hang in a pipeline
 
@@ -195,7 +195,7 @@ class VaultClient:
         except (hvac.exceptions.VaultError, requests.RequestException) as exc:
             raise VaultError(self._explain(exc, path, f"cannot {verb} {self.where(path)}")) from None
 
-    def _explain(self, exc: Exception, path: str, what: str) -> str:
+    def _explain(self, exc: hvac.exceptions.VaultError | requests.RequestException, path: str, what: str) -> str:
         if isinstance(exc, hvac.exceptions.VaultDown):
             return f"{what}: Vault is sealed. Unseal it (bao/vault operator unseal), then rerun"
         if isinstance(exc, requests.exceptions.SSLError):
@@ -209,7 +209,6 @@ class VaultClient:
             return f"{what}: cannot connect. Check VAULT_ADDR and that the server is running"
         if isinstance(exc, requests.RequestException):
             return f"{what}: {type(exc).__name__}"
-        assert isinstance(exc, hvac.exceptions.VaultError)
         remote = _remote(exc)
         if not path:  # a login: the role or its credentials are wrong
             return f"{what}: {remote}. Check the role and its credentials"
@@ -238,5 +237,5 @@ class VaultClient:
 def _remote(exc: hvac.exceptions.VaultError) -> str:
     errors = getattr(exc, "errors", None)
     if isinstance(errors, list) and errors:
-        return "; ".join(str(e) for e in errors)[:300]
-    return str(exc).split(", on ")[0][:300]
+        return remote_text("; ".join(str(e) for e in errors))
+    return remote_text(str(exc).split(", on ")[0])

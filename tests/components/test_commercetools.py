@@ -393,3 +393,30 @@ def test_a_request_requests_cannot_send_names_the_problem_and_the_host() -> None
     with pytest.raises(UnreachableError) as err:
         client.request_token("id", CANARY, None)
     assert str(err.value) == "token request: InvalidSchema talking to 127.0.0.1:9"
+
+
+def test_a_policy_of_no_attempts_sends_nothing_and_says_so() -> None:
+    client = CommercetoolsClient("http://127.0.0.1:9", "http://127.0.0.1:9", retry=RetryPolicy(attempts=0))
+    with pytest.raises(UnreachableError) as err:
+        client.request_token("id", CANARY, [f"view_orders:{PK}"])
+    assert str(err.value) == "token request: not sent (RetryPolicy.attempts is 0; use 1 or more)"
+
+
+def test_remote_error_text_never_carries_what_was_sent_and_stays_one_line(emulator: CommercetoolsEmulator) -> None:
+    """A proxy (or a server) that echoes the request: neither the client secret nor the bearer token reaches
+    the message, which stays one bounded line (a PR comment or a log line of its own)."""
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret=CANARY)
+    client = client_for(emulator)
+    echo = {"error": "invalid_request", "message": f"bad request:\nAuthorization: Basic {CANARY}\n" + "x" * 500}
+    emulator.faults.add("token", status=400, answer=echo, times=1)
+    with pytest.raises(CommercetoolsError) as refused:
+        client.request_token(admin.id, CANARY, [f"manage_api_clients:{PK}"])
+    text = str(refused.value)
+    assert CANARY not in text and "<redacted>" in text and "\n" not in text
+    assert text.startswith("token request: HTTP 400 invalid_request: bad request: Authorization: Basic <redacted> x")
+    assert len(text) <= len("token request: HTTP 400 invalid_request: ") + 300
+    token = client.request_token(admin.id, CANARY, [f"manage_api_clients:{PK}"])
+    emulator.faults.add("api_clients", status=400, answer={"message": f"token {token.access_token}"}, times=1)
+    with pytest.raises(CommercetoolsError) as listed:
+        client.query_api_clients(token, PK)
+    assert token.access_token not in str(listed.value) and "token <redacted>" in str(listed.value)

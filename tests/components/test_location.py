@@ -210,3 +210,22 @@ def test_stores_refresh_reports_the_state_or_none(vault_env: OpenBaoServer) -> N
     assert refreshed is not None and refreshed["id"] == state["id"] and refreshed["version"] == 1
     stores.delete("vault", state)
     assert stores.refresh("vault", state) is None
+
+
+@pytest.mark.parametrize(
+    ("location", "missing"),
+    [
+        (
+            SecretLocation("secretsManager", name=None, endpoint_url=CLOSED),
+            "secretsManager location has no secret name",
+        ),
+        (SecretLocation("secretsManager", name="", endpoint_url=CLOSED), "secretsManager location has no secret name"),
+        (SecretLocation("vault", address=CLOSED, path=None), "vault location has no path"),
+        (SecretLocation("vault", address=CLOSED, path=""), "vault location has no path"),
+    ],
+)
+def test_a_location_without_its_name_is_refused_before_any_request(location: SecretLocation, missing: str) -> None:
+    """Nothing is read from a store's root or a secret named ''; CLOSED would fail any request that was sent."""
+    with pytest.raises(CredentialsError) as err:
+        location.read()
+    assert str(err.value) == f"this {missing}: run `pulumi refresh`, then rerun"

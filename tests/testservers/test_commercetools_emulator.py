@@ -759,6 +759,9 @@ def test_fault_answer_replaces_the_answer_without_serving_the_request(
     bare = request_token(emu, http, admin.id, admin.secret)
     assert bare.json() == {"access_token": "t"} and bare.headers["Content-Type"].startswith("application/json")
     assert request_token(emu, http, admin.id, admin.secret).json()["token_type"] == "Bearer"  # used up
+    emu.faults.add("token", answer={"error": "proxy_error", "message": "x"}, status=502, times=1)
+    odd = request_token(emu, http, admin.id, admin.secret)  # an error body of a proxy's making, with its status
+    assert (odd.status_code, odd.json()) == (502, {"error": "proxy_error", "message": "x"})
 
 
 def test_fault_method_targets_one_http_method(emu: CommercetoolsEmulator, http: requests.Session) -> None:
@@ -823,8 +826,8 @@ def test_fault_validation() -> None:
     assert Fault.from_json({"endpoint": "token", "grantScope": "a:b"}).grant_scope == "a:b"
     with pytest.raises(ValueError, match="answer is a JSON object"):
         Fault("token", answer=3)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="cannot go with status"):
-        Fault("token", answer="x", status=503)
+    with pytest.raises(ValueError, match="cannot go with drop"):
+        Fault("token", answer="x", drop=True)
     assert Fault.from_json({"endpoint": "token", "answer": [1]}).to_json()["answer"] == [1]
     with pytest.raises(ValueError, match="token_key is a non-empty string, for the token endpoint only"):
         Fault("api_clients", token_key="token")

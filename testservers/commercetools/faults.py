@@ -20,9 +20,10 @@ class Fault:
     with neither, the request is served normally after the delay. `grant_scope` (token endpoint only) serves a
     token request normally but answers with this `scope` instead: a token granted with less than was asked,
     which the reference does not describe commercetools doing, so callers that check the grant can be tested.
-    `answer` replaces the endpoint's answer with a 200 carrying this body, without serving the request: a dict
-    or list is sent as JSON (a token answer without the fields the reference lists), a str as text/html (what a
-    proxy or captive portal answers). Neither is commercetools behaviour; they test how callers cope.
+    `answer` replaces the endpoint's answer with a 200 (or `status`) carrying this body, without serving the
+    request: a dict or list is sent as JSON (a token answer without the fields the reference lists, an error
+    body of a proxy's making), a str as text/html (what a proxy or captive portal answers). Neither is
+    commercetools behaviour; they test how callers cope.
     `omit` serves the request and leaves these fields out of the answer, and out of each of a query's
     `results` (an ApiClient without `createdAt`, which the API reference marks optional). `token_key` (token
     endpoint only) serves a token request and answers the token under this key instead of `access_token` (an
@@ -70,8 +71,8 @@ class Fault:
             raise ValueError("method is GET, POST, DELETE or HEAD")
         if self.answer is not None and not isinstance(self.answer, dict | list | str):
             raise ValueError("answer is a JSON object or array, or a string sent as text/html")
-        if self.answer is not None and (self.status is not None or self.drop):
-            raise ValueError("answer is a 200: it cannot go with status or drop")
+        if self.answer is not None and self.drop:
+            raise ValueError("answer is what is sent: it cannot go with drop")
         if not isinstance(self.omit, tuple | list) or not all(isinstance(k, str) for k in self.omit):
             raise ValueError("omit is a list of field names")
         self.omit = tuple(self.omit)  # the control API sends a JSON array

@@ -175,10 +175,10 @@ class _Handler(BaseHTTPRequestHandler):
             emulator.stopping.wait(fault.latency)
         if fault.drop:
             return None  # no status line at all: the client sees the connection close
+        if fault.answer is not None:
+            return Response(fault.status or 200, fault.answer)
         if fault.status is not None:
             return fault_response(fault, endpoint)
-        if fault.answer is not None:
-            return Response(200, fault.answer)
         response = emulator.dispatch(request, matched)
         if 200 <= response.status < 300 and isinstance(response.body, dict):  # a refusal stays a refusal
             response.body = _altered(response.body, fault)
