@@ -38,7 +38,9 @@ def problem() -> str | None:
         capture_output=True,
         text=True,
         check=False,
-        cwd=PACK_DIR.parent,  # not the caller's directory, whose modules could stand in for ours
+        # the folder that holds the import root, as the pack's __main__ puts it first (not the caller's
+        # directory, whose modules could stand in for ours)
+        cwd=Path(ctp_credentials.__file__).resolve().parent.parent,
     )
     if proc.returncode == 0:
         return None
