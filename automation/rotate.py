@@ -15,12 +15,12 @@ secret is lost) and made again.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
 from pulumi import automation as auto
 
+from ctp_credentials.components.admin import AdminSource, admin_token, wait_until_usable
 from ctp_credentials.components.commercetools import CommercetoolsClient
 from ctp_credentials.components.config import secret_config_key
 from ctp_credentials.components.errors import CredentialsError
@@ -130,7 +130,7 @@ class Rotation:
         ct = CommercetoolsClient(c.token_url_base, c.api_base)
         r.old_client_id = str(settings["clientId"])
         try:
-            admin = steps.admin_token(ct, pk, self.admin_env_prefix, os.environ)
+            admin = admin_token(ct, pk, AdminSource(env_prefix=self.admin_env_prefix))
             r.step = "create"
             new_id, secret, r.old_client_id = steps.new_client(
                 ct,
@@ -145,7 +145,7 @@ class Rotation:
             if secret is not None:  # a fresh client: test it, then put it in the stack's config
                 r.step = "test"
                 try:
-                    steps.wait_until_usable(ct, new_id, secret, scopes)
+                    wait_until_usable(ct, new_id, secret, scopes, token_key=c.token_key)
                 except CredentialsError:
                     ct.delete_api_client(admin, pk, new_id)  # roll back: nothing refers to it yet
                     r.step = "create"

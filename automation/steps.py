@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -24,15 +23,11 @@ from ctp_credentials.components.commercetools import CommercetoolsClient, Token
 from ctp_credentials.components.config import ConnectorConfig
 from ctp_credentials.components.errors import CredentialsError, InvalidClientError
 from ctp_credentials.components.location import SecretLocation
-from ctp_credentials.components.scopes import admin_scope_problem
 from ctp_credentials.policies.resource_types import API_CLIENT
 
 from .workspace import StackError
 
 VERIFY_PARALLEL = 16  # stores and commercetools read concurrently after a rotation (bounded: limits unconfirmed)
-# A new client can take a moment to be accepted everywhere (eventual consistency, unconfirmed in the
-# reference): its first token request is retried on invalid_client with backoff, 0.25 s doubling to 4 s.
-TEST_ATTEMPTS = 6
 
 
 @dataclass
@@ -189,25 +184,6 @@ def verify_stored(document: Mapping[str, Any], location: SecretLocation) -> str:
 
 
 # --- provided: create, test, finish -------------------------------------------------------------------------
-def admin_token(ct: CommercetoolsClient, project_key: str, env_prefix: str, environ: Mapping[str, str]) -> Token:
-    """A token of the admin client named by `{env_prefix}_CLIENT_ID`/`_SECRET` that can manage API clients."""
-    cid = environ.get(f"{env_prefix}_CLIENT_ID")
-    secret = environ.get(f"{env_prefix}_CLIENT_SECRET")
-    if not cid or not secret:
-        raise CredentialsError(
-            f"rotating a client you provide needs admin credentials: set {env_prefix}_CLIENT_ID and "
-            f"{env_prefix}_CLIENT_SECRET to a client holding manage_api_clients:{project_key}"
-        )
-    token = ct.request_token(cid, secret, [f"manage_api_clients:{project_key}"])
-    problem = admin_scope_problem(token.scope, project_key)
-    if problem:
-        raise CredentialsError(
-            f"the admin client in {env_prefix}_CLIENT_ID cannot manage API clients of {project_key}: "
-            f"{problem}. It needs manage_api_clients:{project_key}"
-        )
-    return token
-
-
 def client_name(stack_name: str, connector: str, old_id: str) -> str:
     """The new client's name records the client it replaces, so a resumed run knows both."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", f"{stack_name}-{connector}-from-") + old_id
@@ -251,25 +227,6 @@ def pair_works(ct: CommercetoolsClient, client_id: str, secret: str | None, scop
     except InvalidClientError:
         return False
     return True
-
-
-def wait_until_usable(
-    ct: CommercetoolsClient,
-    client_id: str,
-    secret: str,
-    scopes: list[str],
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """A token for the new client; invalid_client is retried (see TEST_ATTEMPTS), anything else is not."""
-    for attempt in range(TEST_ATTEMPTS):
-        try:
-            ct.request_token(client_id, secret, scopes)
-            return
-        except InvalidClientError:
-            if attempt == TEST_ATTEMPTS - 1:
-                raise
-            sleep(min(0.25 * 2**attempt, 4.0))
 
 
 def advice(step: str) -> str:

@@ -14,12 +14,12 @@ import pytest
 from ctp_credentials.automation import steps
 from ctp_credentials.automation.steps import ConnectorRotation, connector_config, verify_stored
 from ctp_credentials.automation.workspace import StackError
+from ctp_credentials.components import admin as admin_api
 from ctp_credentials.components.commercetools import CommercetoolsClient, RetryPolicy, Token
 from ctp_credentials.components.config import ConnectorConfig
 from ctp_credentials.components.errors import (
     CommercetoolsError,
     CredentialsError,
-    InvalidClientError,
     InvalidScopeError,
 )
 from ctp_credentials.components.location import SecretLocation
@@ -224,32 +224,6 @@ def _admin(emulator: CommercetoolsEmulator) -> Token:
     return _ct(emulator).request_token(admin.id, "admin-secret", None)
 
 
-def test_the_admin_client_comes_from_the_environment_and_must_manage_api_clients(
-    emulator: CommercetoolsEmulator,
-) -> None:
-    ct = _ct(emulator)
-    with pytest.raises(CredentialsError) as missing:
-        steps.admin_token(ct, PK, "OPS", {"OPS_CLIENT_ID": "x"})
-    assert str(missing.value) == (
-        "rotating a client you provide needs admin credentials: set OPS_CLIENT_ID and OPS_CLIENT_SECRET to a "
-        f"client holding manage_api_clients:{PK}"
-    )
-    with pytest.raises(CredentialsError):
-        steps.admin_token(ct, PK, "OPS", {"OPS_CLIENT_SECRET": "x"})
-    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret=CANARY)
-    token = steps.admin_token(ct, PK, "OPS", {"OPS_CLIENT_ID": admin.id, "OPS_CLIENT_SECRET": CANARY})
-    assert f"manage_api_clients:{PK}" in token.scope.split()
-    assert emulator.requests[-1].endpoint == "token"
-    emulator.faults.add("token", grant_scope=f"view_orders:{PK}", times=1)  # granted less than asked
-    with pytest.raises(CredentialsError) as narrow:
-        steps.admin_token(ct, PK, "OPS", {"OPS_CLIENT_ID": admin.id, "OPS_CLIENT_SECRET": CANARY})
-    assert str(narrow.value).startswith(f"the admin client in OPS_CLIENT_ID cannot manage API clients of {PK}: ")
-    assert str(narrow.value).endswith(f". It needs manage_api_clients:{PK}") and CANARY not in str(narrow.value)
-    viewer = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
-    with pytest.raises(InvalidScopeError):  # commercetools refuses a scope the client does not hold
-        steps.admin_token(ct, PK, "OPS", {"OPS_CLIENT_ID": viewer.id, "OPS_CLIENT_SECRET": CANARY})
-
-
 def test_a_new_clients_name_says_which_client_it_replaces() -> None:
     assert steps.client_name("org/prod.eu", "erp sync", "abc_D-1") == "org-prod-eu-erp-sync-from-abc_D-1"
     assert steps.client_name("Prod", "web", "x") == "Prod-web-from-x"  # stack names may hold capitals
@@ -288,7 +262,7 @@ def test_a_fresh_rotation_makes_a_client_with_the_same_scopes_named_after_the_ol
     assert replaced == old.id and secret and asked == []  # nothing to resume: the stack's secret is not read
     assert _clients(emulator)[new_id] == f"prod-p-from-{old.id}" and _scopes(emulator, new_id) == sorted(scopes)
     assert leftover.id not in _clients(emulator) and old.id in _clients(emulator)
-    steps.wait_until_usable(_ct(emulator), new_id, secret, scopes)
+    admin_api.wait_until_usable(_ct(emulator), new_id, secret, scopes)
 
 
 def test_a_rotation_stopped_after_set_resumes_with_the_configured_pair(emulator: CommercetoolsEmulator) -> None:
@@ -350,24 +324,6 @@ def test_a_pair_works_only_with_a_secret_commercetools_accepts(emulator: Commerc
     assert not steps.pair_works(ct, c.id, None, scopes) and not steps.pair_works(ct, c.id, "", scopes)
     with pytest.raises(InvalidScopeError):  # not a lost secret: an error to show, never a reason to rotate
         steps.pair_works(ct, c.id, CANARY, [f"manage_orders:{PK}"])
-
-
-def test_a_new_client_is_retried_until_commercetools_accepts_it(emulator: CommercetoolsEmulator) -> None:
-    c = emulator.backend.add_client(PK, [f"view_orders:{PK}"], secret=CANARY)
-    slept: list[float] = []
-    emulator.faults.add("token", status=401, times=2)
-    steps.wait_until_usable(_ct(emulator), c.id, CANARY, [f"view_orders:{PK}"], sleep=slept.append)
-    assert slept == [0.25, 0.5] and emulator.count("token") == 3
-    slept.clear()
-    emulator.faults.add("token", status=401)
-    with pytest.raises(InvalidClientError):
-        steps.wait_until_usable(_ct(emulator), c.id, CANARY, [f"view_orders:{PK}"], sleep=slept.append)
-    assert slept == [0.25, 0.5, 1.0, 2.0, 4.0]  # six attempts, no wait after the last
-    emulator.faults.clear()
-    slept.clear()
-    with pytest.raises(InvalidScopeError):
-        steps.wait_until_usable(_ct(emulator), c.id, CANARY, [f"manage_orders:{PK}"], sleep=slept.append)
-    assert slept == []
 
 
 def test_the_advice_depends_on_how_far_the_rotation_got() -> None:
