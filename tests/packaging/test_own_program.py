@@ -49,6 +49,7 @@ class OwnProgram:
             timeout=300,
         )
         self.bin = venv / "bin"
+        self.seen: list[str] = []  # everything the engine and the commands printed or logged
         base = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
         # the user's PATH: their virtualenv activated, the Pulumi CLI installed; nothing of the checkout
         base["PATH"] = os.pathsep.join([str(self.bin), str(engine_bin()), "/usr/local/bin", "/usr/bin", "/bin"])
@@ -78,6 +79,7 @@ class OwnProgram:
         proc = subprocess.run(
             cmd, cwd=self.dir, env=self.env, input=stdin, capture_output=True, text=True, check=False, timeout=300
         )
+        self.seen += [proc.stdout, proc.stderr]
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(cmd[:3])} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
@@ -145,6 +147,7 @@ def test_a_platform_teams_own_program_from_the_wheel(
         aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
     )
     held = current(sm)
+    made = [held["clientSecret"]]  # made by commercetools, in no config: Pulumi masks nothing of it
     assert held["clientId"] == pim_client
     CommercetoolsClient(emulator.url, emulator.url).request_token(
         pim_client, held["clientSecret"], [f"view_products:{PIM}"]
@@ -164,6 +167,7 @@ def test_a_platform_teams_own_program_from_the_wheel(
     (row,) = rotated["connectors"]
     assert row["verified"] and row["old_client_id"] == pim_client and row["new_client_id"] != pim_client
     held = current(sm)
+    made.append(held["clientSecret"])
     assert held["clientId"] == row["new_client_id"]
     # credentials the program passes in are its own: rotate says so instead of writing config it does not read
     refused = shop.command("rotate", "--stack", "dev", "--connector", "erp-sync", "--json", check=False)
@@ -172,6 +176,10 @@ def test_a_platform_teams_own_program_from_the_wheel(
     shop.pulumi("refresh", "--yes")
     assert change_counts(shop.with_pack("preview")) == {}
     shop.pulumi("destroy", "--yes")
+    # the secrets went through preview, up, the checks, status and rotate: in no output, log or event. Pulumi masks
+    # the config secret (CANARY) itself; the managed clients' secrets only we can keep out
+    secrets = [CANARY, "admin-secret", *made]
+    assert not [text for text in shop.seen if any(secret in text for secret in secrets)]
     assert json.loads(shop.pulumi("stack", "export").stdout)["deployment"].get("resources") in (None, [])
     assert "shop/pim-feed/commercetools" not in {s["Name"] for s in sm.list_secrets()["SecretList"]} or (
         sm.describe_secret(SecretId="shop/pim-feed/commercetools").get("DeletedDate") is not None
