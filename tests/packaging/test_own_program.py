@@ -158,6 +158,12 @@ def test_a_platform_teams_own_program_from_the_wheel(
     assert is_secret(check["outputs"]["connectors"])
 
     assert change_counts(shop.with_pack("preview")) == {}  # unchanged: reviewers see no noise
+    summary = json.loads(
+        shop.command("pr-summary", "--stack", "dev", "--policy-pack-config", str(shop.pack_config), "--json").stdout
+    )
+    rows = {c["name"]: c for c in summary["connectors"]}  # found in this program's preview, by type
+    assert sorted(rows) == ["erp-sync", "pim-feed"] and not summary["errors"], summary
+    assert (rows["erp-sync"]["op"], rows["erp-sync"]["check"], rows["pim-feed"]["managed"]) == ("same", "passed", True)
 
     status = {row["connector"]: row for row in json.loads(shop.command("status", "--stack", "dev", "--json").stdout)}
     assert (status["erp-sync"]["mode"], status["erp-sync"]["client_id"]) == ("provided", erp.id)
