@@ -246,8 +246,9 @@ def summary(exc: Exception) -> str:
     """The first line of a failure worth showing: the engine's `error:` line, else the first line, cut."""
     text = str(exc)
     for line in text.splitlines():
-        if "error:" in line:
-            return line.split("error:", 1)[1].strip()[:500]
+        said = line.split("error:", 1)[1].strip() if "error:" in line else ""
+        if said:  # a bare `error:` line says nothing: look further rather than show nothing
+            return said[:500]
     return text.strip().splitlines()[0][:500] if text.strip() else type(exc).__name__
 
 

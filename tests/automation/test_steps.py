@@ -348,6 +348,8 @@ def test_a_failure_is_summarised_by_its_error_line_cut_to_500() -> None:
     assert steps.summary(RuntimeError("Updating\n  error: boom: the cause\nerror: second")) == "boom: the cause"
     assert steps.summary(RuntimeError("\n first line\nsecond")) == "first line"
     assert steps.summary(RuntimeError("   ")) == "RuntimeError"
+    assert steps.summary(RuntimeError("error:\n  error: the cause")) == "the cause"  # a bare `error:` says nothing
+    assert steps.summary(RuntimeError("error:  ")) == "error:"  # nothing better: the line itself, never ""
     assert steps.summary(RuntimeError("x" * 600)) == "x" * 500
     assert steps.summary(RuntimeError("error: " + "y" * 600)) == "y" * 500
     # the reason starts after the first `error:` (not at the first blank) and runs to the end of the line
