@@ -373,7 +373,7 @@ def test_every_verb_names_what_it_did_where_and_the_grant_it_needs(
         with pytest.raises(VaultError) as err:
             call()
         # OpenBao's own words in the middle (its error list, as hvac gives it)
-        remote = "1 error occurred:\n\t* permission denied\n\n"
+        remote = "1 error occurred: * permission denied"  # OpenBao's multi-line text, kept to one line
         assert str(err.value) == f"{what}: permission denied ({remote}). Grant the token's policy {grant}"
 
 

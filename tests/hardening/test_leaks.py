@@ -206,7 +206,9 @@ def plant_host(s: Servers) -> None:
 
 def plant_error(s: Servers) -> None:
     original = commercetools._error
-    s.monkeypatch.setattr(commercetools, "_error", lambda resp, what: original(resp, f"{what} for {SECRET}"))
+    s.monkeypatch.setattr(
+        commercetools, "_error", lambda resp, what, sent=(): original(resp, f"{what} for {SECRET}", sent)
+    )
 
 
 def plant_vault_where(s: Servers) -> None:
