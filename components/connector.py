@@ -146,27 +146,8 @@ def secret_ref(c: ConnectorConfig, settings: dict[str, Any], state: dict[str, An
 
     Unset fields are left out rather than null: Pulumi drops nulls inside maps on their way through the engine,
     so a null would make the published copies differ from the output."""
-    return {k: v for k, v in _secret_ref(c, settings, state).items() if v is not None}
-
-
-def _secret_ref(c: ConnectorConfig, settings: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-    if c.secrets_manager is not None:
-        return {
-            "store": "secretsManager",
-            "arn": state.get("arn"),
-            "name": settings["name"],
-            "region": settings["region"],
-            "versionId": state.get("version_id"),
-        }
-    return {
-        "store": "vault",
-        "address": settings["address"],
-        "namespace": settings["namespace"],
-        "mount": settings["mount"],
-        "path": settings["path"],
-        "kvVersion": settings["kv_version"],
-        "version": state.get("version"),
-    }
+    ref = SecretLocation.from_settings(c.store, settings).as_store().secret_ref(state)
+    return {k: v for k, v in ref.items() if v is not None}
 
 
 class CommercetoolsConnector(pulumi.ComponentResource):
@@ -227,16 +208,8 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 raise ArgumentError(f"CommercetoolsConnector {name!r}: client_id and client_secret are required")
             data = pulumi.Output.secret(secret).apply(lambda s: secret_payload(c, s))
             client_id = pulumi.Output.from_input(c.client_id)
-            if c.secrets_manager is not None:
-                from .providers.secretsmanager_secret import SecretsManagerSecret, SecretsManagerSecretArgs
-
-                sm = SecretsManagerSecret(f"{name}-secret", SecretsManagerSecretArgs(data=data, **settings), opts=child)
-                ref = pulumi.Output.all(sm.arn, sm.version_id).apply(
-                    lambda v: secret_ref(c, settings, {"arn": v[0], "version_id": v[1]})
-                )
-            else:
-                kv = VaultKvSecret(f"{name}-secret", VaultKvSecretArgs(data=data, **settings), opts=child)
-                ref = kv.version.apply(lambda version: secret_ref(c, settings, {"version": version}))
+            stored = SecretLocation.from_settings(c.store, settings).as_store().declare(f"{name}-secret", settings, data, child)
+            ref = stored.apply(lambda state: secret_ref(c, settings, state))
 
         self.config = pulumi.Output.all(client_id, ref).apply(
             lambda v: integral(

@@ -32,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .. import ownership
 from ..aws import DEFAULT_KMS_KEY, SecretDescription, SecretsManagerClient, SecretsManagerError
 from ..digests import digest
-from ..location import SecretLocation
 from ..ownership import KEYS as OWNERSHIP_KEYS
+from ..secret_store import SecretsManagerStore
 from ..urls import check_http_url
 from .base import PlainProvider, ProviderResource, check_inputs, comparable
 
@@ -167,7 +167,7 @@ def request_token(writer: str, data_digest: str, base_version: str | None) -> st
 
 
 def _client(p: _SecretSettings) -> SecretsManagerClient:
-    return SecretLocation("secretsManager", name=p.name, region=p.region, endpoint_url=p.endpoint_url).secrets_manager()
+    return SecretsManagerStore(name=p.name, region=p.region, endpoint_url=p.endpoint_url).client()
 
 
 class SecretsManagerSecretProvider(PlainProvider):

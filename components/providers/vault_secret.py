@@ -26,8 +26,9 @@ from pydantic import BaseModel, ConfigDict
 from .. import ownership
 from ..digests import digest
 from ..errors import VaultError
-from ..location import VAULT_KEYS, SecretLocation
+from ..location import VAULT_KEYS
 from ..naming import setting
+from ..secret_store import VaultKvStore
 from ..urls import canonical_url
 from ..vault import VaultClient
 from .base import PlainProvider, ProviderResource, check_inputs, comparable
@@ -82,7 +83,7 @@ class VaultKvSecretArgs:
 def _client(p: Any) -> VaultClient:
     """Works on validated props and on raw state (read/delete get outputs, which carry the same keys)."""
     settings = p if isinstance(p, dict) else {k: getattr(p, k, None) for k in VAULT_KEYS}
-    return SecretLocation.from_settings("vault", settings).vault()
+    return VaultKvStore.of(settings).client()
 
 
 class VaultKvSecretProvider(PlainProvider):
