@@ -208,7 +208,8 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 raise ArgumentError(f"CommercetoolsConnector {name!r}: client_id and client_secret are required")
             data = pulumi.Output.secret(secret).apply(lambda s: secret_payload(c, s))
             client_id = pulumi.Output.from_input(c.client_id)
-            stored = SecretLocation.from_settings(c.store, settings).as_store().declare(f"{name}-secret", settings, data, child)
+            store = SecretLocation.from_settings(c.store, settings).as_store()
+            stored = store.declare(f"{name}-secret", settings, data, child)
             ref = stored.apply(lambda state: secret_ref(c, settings, state))
 
         self.config = pulumi.Output.all(client_id, ref).apply(
