@@ -118,27 +118,8 @@ def secret_payload(config: ConnectorConfig, client_secret: str) -> dict[str, Any
 
 def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
     """The store's inputs except the value: where it lives (the connector's SecretLocation) and how it is kept."""
-    location = SecretLocation.of(c)
-    if c.secrets_manager is not None:
-        sm = c.secrets_manager
-        return {
-            "connector": c.name,
-            "owner": owner,
-            **location.settings(),
-            "kms_key_id": sm.kms_key_id,
-            "description": sm.description or f"commercetools API client credentials for connector {c.name}",
-            "tags": sm.tags,
-            "recovery_window_days": sm.recovery_window_days,
-            "force_delete": sm.force_delete,
-            "restore_if_deleted": sm.restore_if_deleted,
-        }
-    return {
-        "connector": c.name,
-        "owner": owner,
-        **location.settings(),
-        "delete_policy": c.vault.delete_policy,
-        "adopt": c.vault.adopt,
-    }
+    store = SecretLocation.of(c).as_store()
+    return {"connector": c.name, "owner": owner, **store.settings(), **store.keeping(c)}
 
 
 def secret_ref(c: ConnectorConfig, settings: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from .vault import VaultClient
 
 if TYPE_CHECKING:
     from .aws import SecretsManagerClient
+    from .config import ConnectorConfig
     from .providers.secretsmanager_secret import SecretsManagerSecretProvider
     from .providers.vault_secret import VaultKvSecretProvider
 
@@ -38,6 +39,10 @@ class SecretStore(ABC):
     def settings(self) -> dict[str, Any]:
         """The fields the store's provider takes as inputs (and keeps in state), by their input names."""
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    @abstractmethod
+    def keeping(self, c: ConnectorConfig) -> dict[str, Any]:
+        """The provider's other inputs but the value and the owner: how connector `c`'s config keeps it."""
 
     @abstractmethod
     def read(self) -> dict[str, Any] | None:
@@ -83,6 +88,9 @@ class VaultKvStore(SecretStore):
     def client(self) -> VaultClient:
         """A client of this Vault mount (token and login from VAULT_* in the environment)."""
         return VaultClient(address=self.address, namespace=self.namespace, mount=self.mount, kv_version=self.kv_version)
+
+    def keeping(self, c: ConnectorConfig) -> dict[str, Any]:
+        return {"delete_policy": c.vault.delete_policy, "adopt": c.vault.adopt}
 
     def read(self) -> dict[str, Any] | None:
         vault = self.client()
@@ -132,6 +140,18 @@ class SecretsManagerStore(SecretStore):
         from .aws import SecretsManagerClient  # boto3 only when a connector uses AWS
 
         return SecretsManagerClient(region=self.region, endpoint_url=self.endpoint_url)
+
+    def keeping(self, c: ConnectorConfig) -> dict[str, Any]:
+        sm = c.secrets_manager
+        assert sm is not None  # a Secrets Manager store is made only from a connector that configures one
+        return {
+            "kms_key_id": sm.kms_key_id,
+            "description": sm.description or f"commercetools API client credentials for connector {c.name}",
+            "tags": sm.tags,
+            "recovery_window_days": sm.recovery_window_days,
+            "force_delete": sm.force_delete,
+            "restore_if_deleted": sm.restore_if_deleted,
+        }
 
     def read(self) -> dict[str, Any] | None:
         sm = self.client()
