@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 from . import secret_store
 from .secret_store import StoreKind
 from .urls import canonical_url
-from .vault import VaultClient, env_setting
+from .vault import env_setting
 
 if TYPE_CHECKING:
-    from .aws import SecretsManagerClient
     from .config import ConnectorConfig
 
 __all__ = ["SECRETS_MANAGER_KEYS", "VAULT_KEYS", "SecretLocation", "StoreKind", "aws_region"]
@@ -78,16 +77,6 @@ class SecretLocation:
     def settings(self) -> dict[str, Any]:
         """The fields the store's provider takes as inputs."""
         return self.as_store().settings()
-
-    def vault(self) -> VaultClient:
-        """A client of this Vault mount (token and login from VAULT_* in the environment)."""
-        return VaultClient(address=self.address, namespace=self.namespace, mount=self.mount, kv_version=self.kv_version)
-
-    def secrets_manager(self) -> SecretsManagerClient:
-        """A client of this region and endpoint (credentials from the default AWS chain)."""
-        from .aws import SecretsManagerClient  # boto3 only when a connector uses AWS
-
-        return SecretsManagerClient(region=self.region, endpoint_url=self.endpoint_url)
 
     def read(self) -> dict[str, Any] | None:
         """The document stored here now, or None. It holds the secret: keep it in memory only."""

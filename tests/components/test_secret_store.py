@@ -118,3 +118,16 @@ def test_a_secrets_manager_store_reads_its_json_document(aws_env: MotoServer) ->
     )
     client.put_secret_value(name, '{"clientSecret": "x"}', client_request_token=str(uuid.uuid4()))
     assert sm.read() == {"clientSecret": "x"}
+
+
+def test_the_stores_helper_writes_refreshes_and_deletes_a_secrets_manager_secret(aws_env: MotoServer) -> None:
+    """The managed client's way in (components/providers/stores.py): each call goes to the store kind's provider."""
+    name = f"store/{uuid.uuid4().hex}"
+    sm = SecretsManagerStore(name=name, region="eu-central-1", endpoint_url=aws_env.url)
+    settings = {**sm.settings(), "connector": "patchworks", "owner": OWNER, "force_delete": True}
+    state = stores.write("secretsManager", settings, {"clientSecret": CANARY}, None)
+    assert stores.read_current("secretsManager", state) == {"clientSecret": CANARY}
+    refreshed = stores.refresh("secretsManager", state)
+    assert refreshed is not None and refreshed["version_id"] == state["version_id"]
+    stores.delete("secretsManager", state)
+    assert sm.read() is None and stores.refresh("secretsManager", state) is None
