@@ -104,7 +104,10 @@ def test_vault_foreign_path_is_refused_and_untouched(
     setup(project, emulator, vault={"path": path})
     up = project.run("up", "--yes", "--skip-preview", check=False)
     assert up.returncode != 0
-    assert "belongs to another tool" in up.stdout + up.stderr and "vault.adopt: true" in up.stdout + up.stderr
+    assert (
+        "belongs to another tool" in up.stdout + up.stderr
+        and "vault.adopt (store.adopt in your own program): true" in up.stdout + up.stderr
+    )
     assert kv(openbao).read_secret_version(path=path, raise_on_deleted_version=True)["data"]["data"] == {
         "owner": "another team"
     }
