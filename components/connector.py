@@ -118,27 +118,8 @@ def secret_payload(config: ConnectorConfig, client_secret: str) -> dict[str, Any
 
 def store_settings(c: ConnectorConfig, owner: str) -> dict[str, Any]:
     """The store's inputs except the value: where it lives (the connector's SecretLocation) and how it is kept."""
-    location = SecretLocation.of(c)
-    if c.secrets_manager is not None:
-        sm = c.secrets_manager
-        return {
-            "connector": c.name,
-            "owner": owner,
-            **location.settings(),
-            "kms_key_id": sm.kms_key_id,
-            "description": sm.description or f"commercetools API client credentials for connector {c.name}",
-            "tags": sm.tags,
-            "recovery_window_days": sm.recovery_window_days,
-            "force_delete": sm.force_delete,
-            "restore_if_deleted": sm.restore_if_deleted,
-        }
-    return {
-        "connector": c.name,
-        "owner": owner,
-        **location.settings(),
-        "delete_policy": c.vault.delete_policy,
-        "adopt": c.vault.adopt,
-    }
+    store = SecretLocation.of(c).as_store()
+    return {"connector": c.name, "owner": owner, **store.settings(), **store.keeping(c)}
 
 
 def secret_ref(c: ConnectorConfig, settings: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
@@ -146,27 +127,8 @@ def secret_ref(c: ConnectorConfig, settings: dict[str, Any], state: dict[str, An
 
     Unset fields are left out rather than null: Pulumi drops nulls inside maps on their way through the engine,
     so a null would make the published copies differ from the output."""
-    return {k: v for k, v in _secret_ref(c, settings, state).items() if v is not None}
-
-
-def _secret_ref(c: ConnectorConfig, settings: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-    if c.secrets_manager is not None:
-        return {
-            "store": "secretsManager",
-            "arn": state.get("arn"),
-            "name": settings["name"],
-            "region": settings["region"],
-            "versionId": state.get("version_id"),
-        }
-    return {
-        "store": "vault",
-        "address": settings["address"],
-        "namespace": settings["namespace"],
-        "mount": settings["mount"],
-        "path": settings["path"],
-        "kvVersion": settings["kv_version"],
-        "version": state.get("version"),
-    }
+    ref = SecretLocation.from_settings(c.store, settings).as_store().secret_ref(state)
+    return {k: v for k, v in ref.items() if v is not None}
 
 
 class CommercetoolsConnector(pulumi.ComponentResource):
@@ -227,16 +189,9 @@ class CommercetoolsConnector(pulumi.ComponentResource):
                 raise ArgumentError(f"CommercetoolsConnector {name!r}: client_id and client_secret are required")
             data = pulumi.Output.secret(secret).apply(lambda s: secret_payload(c, s))
             client_id = pulumi.Output.from_input(c.client_id)
-            if c.secrets_manager is not None:
-                from .providers.secretsmanager_secret import SecretsManagerSecret, SecretsManagerSecretArgs
-
-                sm = SecretsManagerSecret(f"{name}-secret", SecretsManagerSecretArgs(data=data, **settings), opts=child)
-                ref = pulumi.Output.all(sm.arn, sm.version_id).apply(
-                    lambda v: secret_ref(c, settings, {"arn": v[0], "version_id": v[1]})
-                )
-            else:
-                kv = VaultKvSecret(f"{name}-secret", VaultKvSecretArgs(data=data, **settings), opts=child)
-                ref = kv.version.apply(lambda version: secret_ref(c, settings, {"version": version}))
+            store = SecretLocation.from_settings(c.store, settings).as_store()
+            stored = store.declare(f"{name}-secret", settings, data, child)
+            ref = stored.apply(lambda state: secret_ref(c, settings, state))
 
         self.config = pulumi.Output.all(client_id, ref).apply(
             lambda v: integral(

@@ -9,21 +9,20 @@ Manager one: a reader cannot go to another server, region or endpoint than the w
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from .errors import CredentialsError
+from . import secret_store
+from .secret_store import StoreKind
 from .urls import canonical_url
-from .vault import VaultClient, env_setting
+from .vault import env_setting
 
 if TYPE_CHECKING:
-    from .aws import SecretsManagerClient
     from .config import ConnectorConfig
 
-StoreKind = Literal["vault", "secretsManager"]
+__all__ = ["SECRETS_MANAGER_KEYS", "VAULT_KEYS", "SecretLocation", "StoreKind", "aws_region"]
 # The record's fields as the providers' inputs and state name them, per store.
 VAULT_KEYS = ("address", "namespace", "mount", "path", "kv_version")
 SECRETS_MANAGER_KEYS = ("name", "region", "endpoint_url")
@@ -69,56 +68,16 @@ class SecretLocation:
     @classmethod
     def from_settings(cls, store: StoreKind, settings: Mapping[str, Any]) -> SecretLocation:
         """From a store provider's inputs or state (the keys of `settings()`)."""
-        if store == "secretsManager":
-            return cls(
-                store, name=settings["name"], region=settings.get("region"), endpoint_url=settings.get("endpoint_url")
-            )
-        return cls(
-            store,
-            address=settings.get("address"),
-            namespace=settings.get("namespace"),
-            mount=str(settings.get("mount") or "secret"),
-            path=settings["path"],
-            kv_version=int(settings.get("kv_version") or 2),
-        )
+        return cls(store, **secret_store.store(store, settings).settings())
+
+    def as_store(self) -> secret_store.VaultKvStore | secret_store.SecretsManagerStore:
+        """The typed store this record names (components/secret_store.py): it reads, refers and writes."""
+        return secret_store.store(self.store, {k: getattr(self, k) for k in (*VAULT_KEYS, *SECRETS_MANAGER_KEYS)})
 
     def settings(self) -> dict[str, Any]:
         """The fields the store's provider takes as inputs."""
-        keys = SECRETS_MANAGER_KEYS if self.store == "secretsManager" else VAULT_KEYS
-        return {k: getattr(self, k) for k in keys}
-
-    def vault(self) -> VaultClient:
-        """A client of this Vault mount (token and login from VAULT_* in the environment)."""
-        return VaultClient(address=self.address, namespace=self.namespace, mount=self.mount, kv_version=self.kv_version)
-
-    def secrets_manager(self) -> SecretsManagerClient:
-        """A client of this region and endpoint (credentials from the default AWS chain)."""
-        from .aws import SecretsManagerClient  # boto3 only when a connector uses AWS
-
-        return SecretsManagerClient(region=self.region, endpoint_url=self.endpoint_url)
+        return self.as_store().settings()
 
     def read(self) -> dict[str, Any] | None:
         """The document stored here now, or None. It holds the secret: keep it in memory only."""
-        if self.store == "secretsManager":
-            name = self._named(self.name, "secret name")
-            sm = self.secrets_manager()
-            value = sm.get_secret_value(name)
-            if value is None:
-                return None
-            try:
-                loaded = json.loads(value.value)
-            except ValueError:
-                raise CredentialsError(
-                    f"{sm.where(name)} does not hold a JSON document (changed outside Pulumi?): run "
-                    "`pulumi refresh`, then `pulumi up` writes it again"
-                ) from None
-            return loaded if isinstance(loaded, dict) else None
-        path = self._named(self.path, "path")
-        vault = self.vault()
-        found = vault.read_secret(path) if self.kv_version == 1 else vault.read_secret_version(path)
-        return None if found is None else found.data
-
-    def _named(self, value: str | None, what: str) -> str:
-        if not value:  # a location read from state that lost its name: say so instead of reading the root
-            raise CredentialsError(f"this {self.store} location has no {what}: run `pulumi refresh`, then rerun")
-        return value
+        return self.as_store().read()

@@ -42,6 +42,8 @@ from pulumi.dynamic import (
 )
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
+from .. import ownership
+from ..ownership import MANAGED_BY
 from ..publishing import (
     FilePublicationError,
     canonical,
@@ -56,7 +58,6 @@ from ..ssm import MAX_VALUE_BYTES, SsmClient, SsmError, Tier
 from ..urls import check_http_url
 from ..webhook import EVENT_CHANGED, EVENT_DELETED, Delivery, WebhookClient
 from .base import PlainProvider, ProviderResource, check_inputs, comparable
-from .vault_secret import MANAGED_BY
 
 MARKER = "_publishedBy"  # the key a published file carries to say who wrote it
 SCHEMA_VERSION = 1  # of the "deleted" webhook body
@@ -143,6 +144,14 @@ def _parse_file(text: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     return parsed, marker if isinstance(marker, dict) and marker.get("tool") == MANAGED_BY else {}
 
 
+def _file_claim(text: str) -> ownership.Claim:
+    """A file's claim: our marker's stack and writer, and the document's `name` as the connector."""
+    document, marker = _parse_file(text)
+    if document is None or not marker:
+        return ownership.Claim()
+    return ownership.Claim(MANAGED_BY, marker.get("stack"), document.get("name"), marker.get("writer"))
+
+
 def file_digest(text: str, writer: str) -> str:
     """The document's digest while the file is ours (our writer's marker), else a digest of the raw text:
     a file someone else took over never looks unchanged."""
@@ -208,19 +217,18 @@ class FilePublicationProvider(PlainProvider):
 
     @staticmethod
     def _require_owner(p: FilePublicationProps, found: str, *, writer: str | None) -> None:
-        document, marker = _parse_file(found)
-        ours = document is not None and bool(marker)
-        if ours and writer is not None and marker.get("writer") == writer:
-            return  # this resource wrote it (connector or stack renamed since)
-        if ours and document is not None and marker.get("stack") == p.owner and document.get("name") == p.connector:
-            return  # this stack's connector wrote it (a replacement, or a rerun after a crash)
-        if ours and document is not None:
-            who = f"belongs to {marker.get('stack')}/{document.get('name')}"
-        else:
-            who = "was not written by this tool (no ctp-credentials marker)"
+        claim = _file_claim(found)
+        if ownership.decide(claim, owner=p.owner, connector=p.connector, writer=writer).allowed:
+            return  # this resource wrote it (connector or stack renamed since), or this stack's connector did
         raise FilePublicationError(
-            f"document file {p.path} already exists and {who}, not to connector {p.connector!r} of {p.owner}; "
-            f"it is left untouched. Choose another path for connector {p.connector!r}, or remove the file"
+            ownership.refusal(
+                f"document file {p.path}",
+                claim,
+                owner=p.owner,
+                connector=p.connector,
+                choose=f"path for connector {p.connector!r}, or remove the file",
+                who="" if claim.ours else "was not written by this tool (no ctp-credentials marker)",
+            )
         )
 
     @staticmethod
@@ -402,7 +410,7 @@ class SsmParameterPublicationProvider(PlainProvider):
         s = SsmParameterPublicationState.model_validate(props)
         ssm = _ssm(s)
         tags = ssm.list_tags_for_resource(s.name)
-        if tags is None or tags.get("managed-by") != MANAGED_BY or tags.get("writer") != id_:
+        if tags is None or not ownership.Claim.of(tags).written_by(id_):
             return  # gone already, or someone else (e.g. our replacement) owns it now: leave it
         ssm.delete_parameter(s.name)
 
@@ -422,19 +430,21 @@ class SsmParameterPublicationProvider(PlainProvider):
 
     @staticmethod
     def _tags(p: _SsmSettings, writer: str) -> dict[str, str]:
-        return {"managed-by": MANAGED_BY, "pulumi-stack": p.owner, "connector": p.connector, "writer": writer}
+        return ownership.tags(p.owner, p.connector, writer)
 
     @staticmethod
     def _require_owner(ssm: SsmClient, p: _SsmSettings, tags: dict[str, str], *, writer: str | None) -> None:
-        managed = tags.get("managed-by") == MANAGED_BY
-        if managed and writer is not None and tags.get("writer") == writer:
-            return  # this resource wrote it (connector or stack renamed since)
-        if managed and tags.get("pulumi-stack") == p.owner and tags.get("connector") == p.connector:
-            return
-        owner = f"{tags.get('pulumi-stack')}/{tags.get('connector')}" if managed else "another tool"
+        claim = ownership.Claim.of(tags)
+        if ownership.decide(claim, owner=p.owner, connector=p.connector, writer=writer).allowed:
+            return  # this resource wrote it (connector or stack renamed since), or this stack's connector did
         raise SsmError(
-            f"{ssm.where(p.name)} already exists and belongs to {owner}, not to connector {p.connector!r} of "
-            f"{p.owner}; it is left untouched. Choose another parameter name for connector {p.connector!r}"
+            ownership.refusal(
+                ssm.where(p.name),
+                claim,
+                owner=p.owner,
+                connector=p.connector,
+                choose=f"parameter name for connector {p.connector!r}",
+            )
         )
 
     @staticmethod

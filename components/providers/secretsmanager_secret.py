@@ -29,13 +29,14 @@ from pulumi.dynamic import (
 )
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .. import ownership
 from ..aws import DEFAULT_KMS_KEY, SecretDescription, SecretsManagerClient, SecretsManagerError
-from ..location import SecretLocation
+from ..digests import digest
+from ..ownership import KEYS as OWNERSHIP_KEYS
+from ..secret_store import SecretsManagerStore
 from ..urls import check_http_url
 from .base import PlainProvider, ProviderResource, check_inputs, comparable
-from .vault_secret import MANAGED_BY, digest
 
-OWNERSHIP_KEYS = ("managed-by", "pulumi-stack", "connector", "writer")
 MAX_TAGS = 50  # per secret, AWS quota
 NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 # Fixed namespace for ClientRequestTokens (uuid5 of writer/digest/base version): stable across runs and hosts.
@@ -166,7 +167,7 @@ def request_token(writer: str, data_digest: str, base_version: str | None) -> st
 
 
 def _client(p: _SecretSettings) -> SecretsManagerClient:
-    return SecretLocation("secretsManager", name=p.name, region=p.region, endpoint_url=p.endpoint_url).secrets_manager()
+    return SecretsManagerStore(name=p.name, region=p.region, endpoint_url=p.endpoint_url).client()
 
 
 class SecretsManagerSecretProvider(PlainProvider):
@@ -291,7 +292,7 @@ class SecretsManagerSecretProvider(PlainProvider):
         s = SecretsManagerSecretState.model_validate(props)
         sm = _client(s)
         found = sm.describe_secret(s.name)
-        if found is None or found.scheduled_for_deletion or found.tags.get("writer") != id_:
+        if found is None or found.scheduled_for_deletion or not ownership.Claim.of(found.tags).written_by(id_):
             return  # gone already, or someone else (e.g. our replacement) owns the value now: leave it
         if s.force_delete:
             sm.delete_secret(found.arn, force=True)
@@ -337,25 +338,25 @@ class SecretsManagerSecretProvider(PlainProvider):
 
     @staticmethod
     def _tags(p: _SecretSettings, writer: str) -> dict[str, str]:
-        ownership = {"managed-by": MANAGED_BY, "pulumi-stack": p.owner, "connector": p.connector, "writer": writer}
-        return {**p.tags, **ownership}
+        return {**p.tags, **ownership.tags(p.owner, p.connector, writer)}
 
     @staticmethod
     def _require_owner(
         sm: SecretsManagerClient, p: _SecretSettings, found: SecretDescription, writer: str | None = None
     ) -> None:
-        tags = found.tags
-        if writer is not None and tags.get("managed-by") == MANAGED_BY and tags.get("writer") == writer:
-            return  # this very resource wrote it: a renamed stack or project still owns its secret
-        mine = tags.get("managed-by") == MANAGED_BY and tags.get("pulumi-stack") == p.owner
-        if not (mine and tags.get("connector") == p.connector):
-            owner = f"{tags.get('pulumi-stack')}/{tags.get('connector')}" if tags.get("managed-by") else "another tool"
-            deleted = " (it is scheduled for deletion)" if found.scheduled_for_deletion else ""
-            raise SecretsManagerError(
-                f"{sm.where(p.name)} already exists{deleted} and belongs to {owner}, not to connector "
-                f"{p.connector!r} of {p.owner}; it is left untouched. Choose another secret name for connector "
-                f"{p.connector!r}"
+        claim = ownership.Claim.of(found.tags)
+        if ownership.decide(claim, owner=p.owner, connector=p.connector, writer=writer).allowed:
+            return  # ours: this resource wrote it (a renamed stack or project), or this stack's connector
+        raise SecretsManagerError(
+            ownership.refusal(
+                sm.where(p.name),
+                claim,
+                owner=p.owner,
+                connector=p.connector,
+                choose=f"secret name for connector {p.connector!r}",
+                note=" (it is scheduled for deletion)" if found.scheduled_for_deletion else "",
             )
+        )
 
     @staticmethod
     def _outs(

@@ -9,26 +9,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..location import SecretLocation, StoreKind
-from .vault_secret import VaultKvSecretProvider
+from ..secret_store import StoreKind, store
 
 if TYPE_CHECKING:
     from .secretsmanager_secret import SecretsManagerSecretProvider
+    from .vault_secret import VaultKvSecretProvider
 
 
-def _provider(kind: StoreKind) -> VaultKvSecretProvider | SecretsManagerSecretProvider:
-    if kind == "vault":
-        return VaultKvSecretProvider()
-    from .secretsmanager_secret import SecretsManagerSecretProvider  # boto3 only when a connector uses AWS
-
-    return SecretsManagerSecretProvider()
+def _provider(kind: StoreKind, settings: dict[str, Any]) -> VaultKvSecretProvider | SecretsManagerSecretProvider:
+    return store(kind, settings).provider()
 
 
 def write(
     kind: StoreKind, settings: dict[str, Any], data: dict[str, Any], state: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Create or update the store's value; returns the store resource's state (`id` + outputs, no secret)."""
-    provider = _provider(kind)
+    provider = _provider(kind, settings)
     props = {**settings, "data": data}
     if state is None:
         created = provider.create(props)
@@ -39,14 +35,14 @@ def write(
 
 def read_current(kind: StoreKind, state: dict[str, Any]) -> dict[str, Any] | None:
     """The document the store holds now (it contains the secret: keep it in memory only)."""
-    return SecretLocation.from_settings(kind, state).read()
+    return store(kind, state).read()
 
 
 def refresh(kind: StoreKind, state: dict[str, Any]) -> dict[str, Any] | None:
     """The store resource's state as refresh sees it, or None when the value is gone."""
-    found = _provider(kind).read(state["id"], state)
+    found = _provider(kind, state).read(state["id"], state)
     return None if found.id is None else {"id": state["id"], **(found.outs or {})}
 
 
 def delete(kind: StoreKind, state: dict[str, Any]) -> None:
-    _provider(kind).delete(state["id"], state)
+    _provider(kind, state).delete(state["id"], state)

@@ -9,9 +9,6 @@ State keeps the version and a salted HMAC of the payload, never the payload (the
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
-import json
 import secrets
 import uuid
 from typing import Any, Literal
@@ -26,14 +23,16 @@ from pulumi.dynamic import (
 )
 from pydantic import BaseModel, ConfigDict
 
+from .. import ownership
+from ..digests import digest
 from ..errors import VaultError
-from ..location import VAULT_KEYS, SecretLocation
+from ..location import VAULT_KEYS
 from ..naming import setting
+from ..secret_store import VaultKvStore
 from ..urls import canonical_url
 from ..vault import VaultClient
 from .base import PlainProvider, ProviderResource, check_inputs, comparable
 
-MANAGED_BY = "ctp-credentials"
 DeletePolicy = Literal["keep", "delete", "destroy"]
 
 
@@ -81,16 +80,10 @@ class VaultKvSecretArgs:
         }
 
 
-def digest(salt: str, data: dict[str, Any]) -> str:
-    """Salted HMAC of the canonical payload: tells 'changed or not' without keeping the secret."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(bytes.fromhex(salt), canonical, hashlib.sha256).hexdigest()
-
-
 def _client(p: Any) -> VaultClient:
     """Works on validated props and on raw state (read/delete get outputs, which carry the same keys)."""
     settings = p if isinstance(p, dict) else {k: getattr(p, k, None) for k in VAULT_KEYS}
-    return SecretLocation.from_settings("vault", settings).vault()
+    return VaultKvStore.of(settings).client()
 
 
 class VaultKvSecretProvider(PlainProvider):
@@ -204,7 +197,7 @@ class VaultKvSecretProvider(PlainProvider):
                 vault.delete_secret(props["path"])  # only while it still holds what we wrote
             return
         meta = vault.read_secret_metadata(props["path"])
-        if meta is None or meta.custom_metadata.get("writer") != id_:
+        if meta is None or not ownership.Claim.of(meta.custom_metadata).written_by(id_):
             return  # someone else (e.g. our replacement) owns the value now: leave it
         if policy == "destroy":
             vault.delete_metadata_and_all_versions(props["path"])
@@ -213,31 +206,31 @@ class VaultKvSecretProvider(PlainProvider):
 
     @staticmethod
     def _ownership(p: VaultKvSecretProps, writer: str) -> dict[str, str]:
-        return {"managed-by": MANAGED_BY, "pulumi-stack": p.owner, "connector": p.connector, "writer": writer}
+        return ownership.tags(p.owner, p.connector, writer)
 
     @staticmethod
     def _require_owner(
         vault: VaultClient, p: VaultKvSecretProps, found: dict[str, str], writer: str | None = None
     ) -> None:
-        if writer is not None and found.get("managed-by") == MANAGED_BY and found.get("writer") == writer:
-            return  # this very resource wrote it: a renamed stack or project still owns its secret
-        mine = found.get("managed-by") == MANAGED_BY and found.get("pulumi-stack") == p.owner
-        if p.adopt and not found.get("managed-by"):
-            return  # explicitly adopted: a path nobody claimed (pasted in by hand, or another tool's)
-        if not (mine and found.get("connector") == p.connector):
-            owner = (
-                f"{found.get('pulumi-stack')}/{found.get('connector')}" if found.get("managed-by") else "another tool"
+        claim = ownership.Claim.of(found)
+        verdict = ownership.decide(claim, owner=p.owner, connector=p.connector, writer=writer, adopt=p.adopt)
+        if verdict.allowed:
+            return  # ours (this resource, or this stack's connector), or a value nobody claimed, adopted
+        adopt = (
+            f", or set {setting(p.connector, 'vault.adopt')}: true to take it over"
+            if verdict is ownership.Verdict.UNCLAIMED
+            else ""
+        )
+        raise VaultError(
+            ownership.refusal(
+                vault.where(p.path),
+                claim,
+                owner=p.owner,
+                connector=p.connector,
+                choose=setting(p.connector, "vault.path"),
             )
-            raise VaultError(
-                f"{vault.where(p.path)} already exists and belongs to {owner}, not to connector "
-                f"{p.connector!r} of {p.owner}; it is left untouched. Choose another "
-                f"{setting(p.connector, 'vault.path')}"
-                + (
-                    ""
-                    if found.get("managed-by")
-                    else f", or set {setting(p.connector, 'vault.adopt')}: true to take it over"
-                )
-            )
+            + adopt
+        )
 
     @staticmethod
     def _outs(p: VaultKvSecretProps, *, version: int, salt: str, digest: str) -> dict[str, Any]:

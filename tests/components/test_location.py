@@ -17,12 +17,21 @@ from ctp_credentials.components.location import SecretLocation
 from ctp_credentials.components.providers import stores
 from ctp_credentials.components.providers.secretsmanager_secret import SecretsManagerSecretProvider
 from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider
+from ctp_credentials.components.secret_store import SecretsManagerStore
 from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from ctp_credentials.testing.moto import MotoServer
 from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
 
 PK = "shop-eu"
+
+
+def sm_client(loc: SecretLocation) -> SecretsManagerClient:
+    store = loc.as_store()
+    assert isinstance(store, SecretsManagerStore)
+    return store.client()
+
+
 OWNER = "commercetools-credentials/test"
 CLOSED = "http://127.0.0.1:9"  # nothing listens: a reader sent here instead of the writer's endpoint fails
 
@@ -131,7 +140,7 @@ def test_a_secrets_manager_value_that_is_not_json_is_a_clear_error(aws_env: Moto
     name = f"loc/{uuid.uuid4().hex}"
     loc = SecretLocation("secretsManager", name=name, region="eu-central-1", endpoint_url=aws_env.url)
     assert loc.read() is None  # nothing there yet
-    loc.secrets_manager().create_secret(name, "not json", client_request_token=str(uuid.uuid4()))
+    sm_client(loc).create_secret(name, "not json", client_request_token=str(uuid.uuid4()))
     with pytest.raises(CredentialsError) as err:
         loc.read()
     assert str(err.value) == (
@@ -150,7 +159,7 @@ def test_a_secrets_manager_location_reads_in_its_own_region_whatever_aws_region_
         name, '{"clientSecret": "x"}', client_request_token=str(uuid.uuid4())
     )
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    assert loc.secrets_manager().region == "eu-west-1"
+    assert sm_client(loc).region == "eu-west-1"
     assert loc.read() == {"clientSecret": "x"}
 
 
@@ -189,7 +198,7 @@ def test_a_vault_address_left_to_the_environment_is_recorded_empty_when_unset(mo
 def test_a_secrets_manager_value_that_is_json_but_not_an_object_is_no_document(aws_env: MotoServer) -> None:
     name = f"loc/{uuid.uuid4().hex}"
     loc = SecretLocation("secretsManager", name=name, region="eu-central-1", endpoint_url=aws_env.url)
-    loc.secrets_manager().create_secret(name, '["a", "list"]', client_request_token=str(uuid.uuid4()))
+    sm_client(loc).create_secret(name, '["a", "list"]', client_request_token=str(uuid.uuid4()))
     assert loc.read() is None
 
 

@@ -12,12 +12,13 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel
 
+from ctp_credentials.components.digests import digest
 from ctp_credentials.components.providers.api_client import ApiClientProvider
 from ctp_credentials.components.providers.base import comparable, engine_form
 from ctp_credentials.components.providers.credential_check import CredentialCheckProvider
 from ctp_credentials.components.providers.publications import SsmParameterPublicationProvider
 from ctp_credentials.components.providers.secretsmanager_secret import SecretsManagerSecretProvider
-from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider, digest
+from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider
 from ctp_credentials.components.publishing import document_digest
 
 

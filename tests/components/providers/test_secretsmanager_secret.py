@@ -13,12 +13,12 @@ import botocore.handlers
 import pytest
 
 from ctp_credentials.components.aws import SecretsManagerClient, SecretsManagerError
+from ctp_credentials.components.digests import digest
 from ctp_credentials.components.providers.secretsmanager_secret import (
     SecretsManagerSecretProvider,
     remote_digest,
     request_token,
 )
-from ctp_credentials.components.providers.vault_secret import digest
 from ctp_credentials.testing.moto import MotoServer
 from tests.conftest import CANARY
 
@@ -606,3 +606,26 @@ def test_an_update_whose_version_another_writer_unlabels_at_once_still_returns(
     assert raced == [updated.outs["version_id"]]
     assert other.describe_secret(SecretId=name)["VersionIdsToStages"][raced[0]] == []  # no label left on it
     assert p.read(created.id, updated.outs).outs["digest"] != updated.outs["digest"]  # their value: drift
+
+
+def test_a_secret_another_tool_claims_is_refused_naming_no_stack(aws_env: MotoServer, name: str) -> None:
+    """A tool that sets a `managed-by` tag of its own: 'another tool' (no stack of ours to name)."""
+    sm().create_secret(
+        name, '{"owner":"terraform"}', client_request_token=str(uuid.uuid4()), tags={"managed-by": "terraform"}
+    )
+    with pytest.raises(SecretsManagerError) as err:
+        SecretsManagerSecretProvider().create(props(aws_env, name))
+    assert str(err.value) == (
+        f"{sm().where(name)} already exists and belongs to another tool, not to connector 'patchworks' of "
+        "commercetools-credentials/test; it is left untouched. Choose another secret name for connector 'patchworks'"
+    )
+    assert current(name) == {"owner": "terraform"}
+
+
+def test_a_delete_leaves_a_secret_whose_claim_is_no_longer_ours(aws_env: MotoServer, name: str) -> None:
+    p = SecretsManagerSecretProvider()
+    created = p.create(props(aws_env, name, force_delete=True))
+    sm().tag_resource(name, {"managed-by": "terraform"})
+    p.delete(created.id, created.outs)
+    found = sm().describe_secret(name)
+    assert found is not None and not found.scheduled_for_deletion

@@ -12,8 +12,9 @@ import hvac
 import pulumi
 import pytest
 
+from ctp_credentials.components.digests import digest
 from ctp_credentials.components.errors import VaultError
-from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider, digest
+from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider
 from ctp_credentials.components.vault import VaultClient
 from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
@@ -349,3 +350,43 @@ def test_an_update_of_settings_only_writes_no_new_version(
     assert meta is not None and meta.current_version == 1 and updated["version"] == 1
     assert updated["digest"] == created.outs["digest"] == digest(created.outs["salt"], news["data"])
     assert p.diff(created.id, updated, news).changes is False
+
+
+def test_a_path_another_tool_claims_is_refused_even_with_adopt(vault_env: OpenBaoServer, path: str) -> None:
+    """A tool that records `managed-by` too claims the path: adopt takes over only a path nobody claims. The
+    message names no stack (there is none of ours) and offers no adopt (it would not help)."""
+    VaultClient().create_or_update_secret(path, {"owner": "terraform"}, cas=0)
+    VaultClient().update_metadata(path, {"managed-by": "terraform", "writer": "tf"})
+    for adopt in (False, True):
+        with pytest.raises(VaultError) as err:
+            VaultKvSecretProvider().create(props(vault_env, path, adopt=adopt))
+        assert str(err.value) == (
+            f"{VaultClient().where(path)} already exists and belongs to another tool, not to connector "
+            "'patchworks' of commercetools-credentials/test; it is left untouched. Choose another "
+            "connectors.patchworks.vault.path (store.path in your own program)"
+        )
+    got = VaultClient().read_secret_version(path)
+    assert got is not None and got.data == {"owner": "terraform"} and got.custom_metadata["managed-by"] == "terraform"
+
+
+def test_adopt_takes_over_a_path_nobody_claims_and_records_ownership(vault_env: OpenBaoServer, path: str) -> None:
+    VaultClient().create_or_update_secret(path, {"pasted": "by hand"}, cas=0)
+    created = VaultKvSecretProvider().create(props(vault_env, path, adopt=True))
+    got = VaultClient().read_secret_version(path)
+    assert got is not None and got.data["clientSecret"] == CANARY and got.version == 2
+    assert got.custom_metadata == {
+        "managed-by": "ctp-credentials",
+        "pulumi-stack": "commercetools-credentials/test",
+        "connector": "patchworks",
+        "writer": created.id,
+    }
+
+
+def test_a_delete_leaves_a_value_whose_claim_is_no_longer_ours(vault_env: OpenBaoServer, path: str) -> None:
+    """Our writer's ID without our `managed-by` (another tool rewrote the claim): not ours to delete."""
+    p = VaultKvSecretProvider()
+    created = p.create(props(vault_env, path))
+    VaultClient().update_metadata(path, {"managed-by": "terraform", "writer": created.id})
+    p.delete(created.id, created.outs)
+    got = VaultClient().read_secret_version(path)
+    assert got is not None and got.data["clientSecret"] == CANARY
