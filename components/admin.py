@@ -80,9 +80,10 @@ def wait_until_usable(
     scopes: list[str],
     *,
     token_key: str = "access_token",
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> None:
-    """A token for a new client; invalid_client is retried (TEST_ATTEMPTS), anything else is not."""
+    """A token for a new client; invalid_client is retried (TEST_ATTEMPTS), anything else is not. `sleep`:
+    time.sleep, looked up when called (tests pass the emulator's clock)."""
     for attempt in range(TEST_ATTEMPTS):
         try:
             ct.request_token(client_id, secret, scopes, token_key=token_key)
@@ -90,4 +91,4 @@ def wait_until_usable(
         except InvalidClientError:
             if attempt + 1 == TEST_ATTEMPTS:
                 raise
-            sleep(min(0.25 * 2**attempt, 4.0))
+            (sleep or time.sleep)(min(0.25 * 2**attempt, 4.0))

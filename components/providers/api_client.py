@@ -20,7 +20,6 @@ environment (`<PREFIX>_CLIENT_ID` / `<PREFIX>_CLIENT_SECRET`, default prefix CTP
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from datetime import UTC, datetime
@@ -37,16 +36,14 @@ from pulumi.dynamic import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .. import admin
 from ..commercetools import CommercetoolsClient, Token
-from ..errors import CommercetoolsError, CredentialsError, InvalidClientError
-from ..scopes import admin_scope_problem
+from ..errors import CommercetoolsError, CredentialsError
 from ..urls import canonical_url
-from ..vault import VaultClient
 from . import stores
 from .base import PlainProvider, ProviderResource, comparable, engine_form
 
 DAY = 86400.0
-TEST_ATTEMPTS = 6  # a new client's first token: about 8 s of retries in all
 
 
 class AdminSource(BaseModel):
@@ -129,36 +126,18 @@ class RotationError(CredentialsError):
 
 
 def admin_token(p: ApiClientProps, ct: CommercetoolsClient) -> Token:
+    """The admin token for this connector's project: the one check (components/admin.py), named by connector."""
     src = p.admin
-    if src.vault_path:
-        vault = VaultClient(address=src.vault_address, mount=src.vault_mount)
-        found = vault.read_secret_version(src.vault_path)
-        data = found.data if found else {}
-        client_id, secret = data.get("clientId"), data.get("clientSecret")
-        where = f"{vault.where(src.vault_path)} (keys clientId, clientSecret)"
-    else:
-        client_id = os.environ.get(f"{src.env_prefix}_CLIENT_ID")
-        secret = os.environ.get(f"{src.env_prefix}_CLIENT_SECRET")
-        where = f"the environment variables {src.env_prefix}_CLIENT_ID and {src.env_prefix}_CLIENT_SECRET"
-    if not client_id or not secret:
-        raise RotationError(
-            f"connector {p.connector!r}: no admin credentials for project {p.project_key}: set {where} to an API "
-            f"client holding manage_api_clients:{p.project_key} (made once by hand in the Merchant Center)"
-        )
+    source = admin.AdminSource(
+        env_prefix=src.env_prefix,
+        vault_path=src.vault_path,
+        vault_mount=src.vault_mount,
+        vault_address=src.vault_address,
+    )
     try:
-        token = ct.request_token(str(client_id), str(secret), [f"manage_api_clients:{p.project_key}"])
-    except CommercetoolsError as exc:
-        raise RotationError(
-            f"connector {p.connector!r}: the admin client from {where} cannot manage API clients of "
-            f"{p.project_key}: {exc}. It needs manage_api_clients:{p.project_key}"
-        ) from None
-    problem = admin_scope_problem(token.scope, p.project_key)
-    if problem:
-        raise RotationError(
-            f"connector {p.connector!r}: the admin client from {where} cannot manage API clients of "
-            f"{p.project_key}: {problem}. It needs manage_api_clients:{p.project_key}"
-        )
-    return token
+        return admin.admin_token(ct, p.project_key, source)
+    except admin.AdminError as exc:
+        raise RotationError(f"connector {p.connector!r}: {exc}") from None
 
 
 def _moved(key: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -374,16 +353,8 @@ class ApiClientProvider(PlainProvider):
 
     @staticmethod
     def _test(p: ApiClientProps, ct: CommercetoolsClient, client_id: str, secret: str) -> None:
-        """A new client may not get a token at once (propagation time is undocumented): retry briefly."""
-        attempts = TEST_ATTEMPTS
-        for attempt in range(attempts):
-            try:
-                ct.request_token(client_id, secret, p.scopes, token_key=p.token_key)
-                return
-            except InvalidClientError:
-                if attempt + 1 == attempts:
-                    raise
-                time.sleep(min(0.25 * 2**attempt, 4.0))
+        """A new client may not get a token at once (propagation time is undocumented): the one wait."""
+        admin.wait_until_usable(ct, client_id, secret, p.scopes, token_key=p.token_key)
 
     def _retire_if_due(self, p: ApiClientProps, state: dict[str, Any], admin: Token | None = None) -> dict[str, Any]:
         if not state.get("previous_client_id") or now() < float(state.get("retire_after_ts") or 0):

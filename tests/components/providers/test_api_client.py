@@ -16,6 +16,7 @@ import hvac
 import pulumi
 import pytest
 
+from ctp_credentials.components import admin as admin_api
 from ctp_credentials.components.aws import SecretsManagerClient
 from ctp_credentials.components.commercetools import CommercetoolsClient
 from ctp_credentials.components.errors import CredentialsError
@@ -310,7 +311,7 @@ def test_a_failed_step_rolls_back_and_the_old_secret_keeps_working(
     if step == "create":
         emulator.faults.add("api_clients", status=500, times=10)
     else:  # the new client never gets a token (propagation that does not end)
-        monkeypatch.setattr(api_client, "TEST_ATTEMPTS", 2)
+        monkeypatch.setattr(admin_api, "TEST_ATTEMPTS", 2)
         emulator.backend.advance_clock(7200)  # the admin and the current client are old: only new ones wait
         emulator.backend.new_client_token_delay = 3600
     with pytest.raises(CredentialsError, match=f"rotation step {step} failed") as err:
@@ -596,7 +597,7 @@ def test_a_failure_says_what_was_rolled_back_and_what_still_works(
         rf"{first['client_id']}, which keeps working\. Fix the cause and rerun `pulumi up`",
         str(kept_old.value),
     ), str(kept_old.value)
-    monkeypatch.setattr(api_client, "TEST_ATTEMPTS", 1)
+    monkeypatch.setattr(admin_api, "TEST_ATTEMPTS", 1)
     emulator.backend.advance_clock(7200)  # the admin and the current client are old: only new ones wait
     emulator.backend.new_client_token_delay = 3600
     with pytest.raises(CredentialsError) as rolled:
@@ -781,7 +782,7 @@ def test_a_new_client_is_tested_with_backoff_until_commercetools_accepts_it(
         slept.append(seconds)
         emulator.backend.advance_clock(seconds)
 
-    monkeypatch.setattr(api_client, "time", types.SimpleNamespace(sleep=sleep, time=time.time))
+    monkeypatch.setattr(admin_api, "time", types.SimpleNamespace(sleep=sleep, time=time.time))
     emulator.backend.advance_clock(7200)  # the admin client is old: only new clients wait
     emulator.backend.new_client_token_delay = 0.25 + 0.5 + 1.0 + 2.0
     outs = ApiClientProvider().create(props(emulator, openbao, path)).outs
