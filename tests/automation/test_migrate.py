@@ -40,7 +40,9 @@ def test_old_pickles_become_todays_without_the_old_names_importable(tmp_path: Pa
             f"import sys; sys.path.insert(0, {str(tmp_path)!r}); exec({PROBE!r})",
             json.dumps(OLD_PICKLES),
         ],
-        cwd=tmp_path,
+        # -I leaves the working directory off sys.path (-P), so `components` stays unimportable; the checkout as
+        # working directory lets mutmut's instrumented copy find its configuration there
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
