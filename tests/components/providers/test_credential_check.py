@@ -56,6 +56,11 @@ def test_check_fails_on_wrong_secret_naming_connector_and_fix(emulator: Commerce
     (failure,) = result.failures
     for part in ("connector 'patchworks'", PK, "europe-west1.gcp", "client ID or secret rejected", "--secret"):
         assert part in failure.reason
+    assert failure.reason.endswith(  # both ways to fix it: the stack program's keys and the library's arguments
+        "Copy both from the API client in the Merchant Center again: pulumi config set --path "
+        "'connectors.patchworks.clientId' <id> and pulumi config set --secret clientSecret-patchworks <secret> "
+        "(client_id and client_secret in your own program)"
+    )
     assert CANARY not in failure.reason
 
 
@@ -64,6 +69,10 @@ def test_check_fails_on_scope_not_held(emulator: CommercetoolsEmulator) -> None:
     result = CredentialCheckProvider().check({}, props(entry(emulator, "a", c.id, CANARY, [f"manage_customers:{PK}"])))
     (failure,) = result.failures
     assert "scopes refused" in failure.reason and "Permissions exceeded" in failure.reason
+    assert failure.reason.endswith(
+        "The client does not hold every scope in connectors.a.scopes (scopes in your own program): remove the ones "
+        "it lacks, or create an API client with them"
+    )
 
 
 def test_check_fails_when_the_token_lacks_a_requested_scope(emulator: CommercetoolsEmulator) -> None:
