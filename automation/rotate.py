@@ -75,7 +75,8 @@ class Rotation:
         report = [ConnectorRotation(n, "managed") for n in managed]
         report += [ConnectorRotation(n, "provided") for n in provided]
         if managed:
-            self._managed(report[: len(managed)])
+            # the state just read holds the documents before the rotation: not exported a second time
+            self._managed(report[: len(managed)], {n: dict(c.document) for n, c in found.items() if c.document})
         for r in report[len(managed) :]:
             if r.connector not in settings:
                 r.error = (
@@ -93,9 +94,8 @@ class Rotation:
         return report
 
     # --- managed: one `up` with a rotation request ------------------------------------------------------------
-    def _managed(self, reports: list[ConnectorRotation]) -> None:
+    def _managed(self, reports: list[ConnectorRotation], before: dict[str, dict[str, Any]]) -> None:
         names = [r.connector for r in reports]
-        before = self._documents()
         stack = self.stack.with_env({"CTP_ROTATE": steps.rotation_request(names, datetime.now(UTC))})
         try:
             if self.dry_run:

@@ -106,14 +106,17 @@ def test_an_installed_copy_upgrades_it_after_migrate_state(
     stuck = project.run("refresh", "--yes", check=False)  # the old pickles name a module no installed copy has
     assert stuck.returncode != 0 and "No module named 'components'" in stuck.stdout + stuck.stderr
 
-    migrated = subprocess.run(
-        [str(venv / "bin" / "ctp-credentials"), "migrate-state", "--stack", project.stack],
-        cwd=project.dir,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    def migrate_state() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(venv / "bin" / "ctp-credentials"), "migrate-state", "--stack", project.stack],
+            cwd=project.dir,
+            env=project.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+    migrated = migrate_state()
     assert "2 resources' providers now use the ctp_credentials module names" in migrated.stdout, migrated.stdout
     assert pickled_modules(project) == {
         "ctp_credentials.components.providers.credential_check",
@@ -125,12 +128,5 @@ def test_an_installed_copy_upgrades_it_after_migrate_state(
     assert change_counts(events) == {}
     project.run("refresh", "--yes")
     project.run("destroy", "--yes")
-    again = subprocess.run(
-        [str(venv / "bin" / "ctp-credentials"), "migrate-state", "--stack", project.stack],
-        cwd=project.dir,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    again = migrate_state()
     assert "nothing to migrate" in again.stdout
