@@ -20,8 +20,8 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from ctp_credentials.components.admin import AdminSource, admin_token, wait_until_usable
-from ctp_credentials.components.commercetools import CommercetoolsClient
+from ctp_credentials.components.clients.admin import AdminSource, admin_token, wait_until_usable
+from ctp_credentials.components.clients.commercetools import CommercetoolsClient
 from ctp_credentials.components.config import secret_config_key
 from ctp_credentials.components.errors import CredentialsError
 from ctp_credentials.components.location import SecretLocation

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ctp_credentials.components.commercetools import CommercetoolsClient
+from ctp_credentials.components.clients.commercetools import CommercetoolsClient
 from ctp_credentials.components.errors import CredentialsError
 
 from . import inventory

@@ -19,7 +19,7 @@ from typing import Any
 from pulumi import automation as auto
 from pydantic import ValidationError
 
-from ctp_credentials.components.commercetools import CommercetoolsClient, Token
+from ctp_credentials.components.clients.commercetools import CommercetoolsClient, Token
 from ctp_credentials.components.config import ConnectorConfig
 from ctp_credentials.components.errors import CredentialsError, InvalidClientError
 from ctp_credentials.components.location import SecretLocation

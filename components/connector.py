@@ -20,13 +20,13 @@ from typing import Any, ClassVar
 import pulumi
 
 from .args import ArgumentError, ConnectorArgs, Resolved, resolve
+from .clients.vault import env_setting
 from .config import PAYLOAD_FIELDS, ConnectorConfig
 from .location import SecretLocation, aws_region
 from .providers.credential_check import CredentialCheck, CredentialCheckArgs
 from .providers.vault_secret import VaultKvSecret, VaultKvSecretArgs
 from .publishing import integral
 from .pulumi_config import rotation_request
-from .vault import env_setting
 
 # Managed clients, Secrets Manager and the publishers are imported where a connector uses them: they pull in
 # boto3, which costs every `pulumi` command about 0.15 s when no connector needs it (bench/RESULTS.md).

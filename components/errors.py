@@ -6,9 +6,9 @@ secret: callers pass identifiers only, and every constructor here takes text, no
 Every exception the project raises on purpose derives from CredentialsError (tests/components/test_errors.py
 walks the package). The tree: ConfigError (ArgumentError: a library argument); CommercetoolsError
 (InvalidClientError, InvalidScopeError, UnreachableError); SecretStoreError (VaultError, SecretsManagerError in
-aws.py); PublicationError in publishing.py (FilePublicationError, SsmError in ssm.py, WebhookError in
-webhook.py); RotationError in providers/api_client.py; and the commands' StackError (automation/workspace.py),
-EngineUnavailable (automation/engine.py) and RotationFailed (automation/rotate.py).
+clients/secretsmanager.py); PublicationError in publishing.py (FilePublicationError, SsmError in clients/ssm.py,
+WebhookError in clients/webhook.py); RotationError in providers/api_client.py; and the commands' StackError
+(automation/workspace.py), EngineUnavailable (automation/engine.py) and RotationFailed (automation/rotate.py).
 """
 
 from __future__ import annotations

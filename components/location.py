@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import secret_store
+from .clients.vault import env_setting
 from .secret_store import StoreKind
 from .urls import canonical_url
-from .vault import env_setting
 
 if TYPE_CHECKING:
     from .config import ConnectorConfig

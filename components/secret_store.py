@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pulumi
 
+from .clients.vault import VaultClient
 from .errors import CredentialsError
-from .vault import VaultClient
 
 if TYPE_CHECKING:
-    from .aws import SecretsManagerClient
+    from .clients.secretsmanager import SecretsManagerClient
     from .config import ConnectorConfig
     from .providers.secretsmanager_secret import SecretsManagerSecretProvider
     from .providers.vault_secret import VaultKvSecretProvider
@@ -137,7 +137,7 @@ class SecretsManagerStore(SecretStore):
 
     def client(self) -> SecretsManagerClient:
         """A client of this region and endpoint (credentials from the default AWS chain)."""
-        from .aws import SecretsManagerClient  # boto3 only when a connector uses AWS
+        from .clients.secretsmanager import SecretsManagerClient  # boto3 only when a connector uses AWS
 
         return SecretsManagerClient(region=self.region, endpoint_url=self.endpoint_url)
 

@@ -50,10 +50,10 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
     ),
     (
         "no secret in a repr (the token)",
-        "components/commercetools.py",
+        "components/clients/commercetools.py",
         "access_token: str = field(repr=False)",
         "access_token: str = field(repr=True)",
-        ["tests/components/test_commercetools.py"],
+        ["tests/components/clients/test_commercetools.py"],
     ),
     (
         "pr-summary masks credentials from the job's environment",
@@ -71,10 +71,10 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
     ),
     (
         "VAULT_SKIP_VERIFY is not honoured",
-        "components/vault.py",
+        "components/clients/vault.py",
         "verify=cacert or True",
         "verify=False if os.environ.get('VAULT_SKIP_VERIFY') else (cacert or True)",
-        ["tests/components/test_vault_tls.py"],
+        ["tests/components/clients/test_vault_tls.py"],
     ),
     (
         "a value owned by someone else is never overwritten (Vault)",
@@ -160,21 +160,21 @@ CASES: list[tuple[str, str, str, str, list[str]]] = [
     ),
     (
         "webhook bodies are signed with the connector's key",
-        "components/webhook.py",
+        "components/clients/webhook.py",
         "HEADER_SIGNATURE: sign(signing_key,",
         "HEADER_SIGNATURE: sign('x' * 16,",
-        ["tests/components/test_webhook.py"],
+        ["tests/components/clients/test_webhook.py"],
     ),
     (
         "the token request's failures never carry the secret",
-        "components/commercetools.py",
+        "components/clients/commercetools.py",
         'last = UnreachableError(f"{what}: {_host(url)} did not answer within {self._timeout[1]:g}s")',
         'last = UnreachableError(f"{what}: {_host(url)} did not answer within {self._timeout[1]:g}s {kwargs}")',
         ["tests/hardening/test_leaks.py"],
     ),
     (
         "the token request's connection errors never carry the secret",
-        "components/commercetools.py",
+        "components/clients/commercetools.py",
         'f"{what}: cannot connect to {_host(url)} ({_dns_hint(connection_problem(exc))})"',
         'f"{what}: cannot connect to {_host(url)} ({_dns_hint(connection_problem(exc))}) {kwargs}"',
         ["tests/hardening/test_leaks.py"],

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
-from ctp_credentials.components.webhook import (
+from ctp_credentials.components.clients.webhook import (
     HEADER_DELIVERY,
     HEADER_EVENT,
     HEADER_SIGNATURE,

@@ -36,8 +36,8 @@ from pulumi.dynamic import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .. import admin
-from ..commercetools import CommercetoolsClient, Token
+from ..clients import admin
+from ..clients.commercetools import CommercetoolsClient, Token
 from ..errors import CommercetoolsError, CredentialsError
 from ..urls import canonical_url
 from . import stores
@@ -126,7 +126,7 @@ class RotationError(CredentialsError):
 
 
 def admin_token(p: ApiClientProps, ct: CommercetoolsClient) -> Token:
-    """The admin token for this connector's project: the one check (components/admin.py), named by connector."""
+    """The admin token for this connector's project: the one check (components/clients/admin.py), named by connector."""
     src = p.admin
     source = admin.AdminSource(
         env_prefix=src.env_prefix,

@@ -31,7 +31,7 @@ from pulumi.dynamic import (
 )
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from ..commercetools import CommercetoolsClient
+from ..clients.commercetools import CommercetoolsClient
 from ..errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError
 from ..naming import setting
 from ..scopes import granted_covers, holds_manage_project, parse_scope

@@ -2,7 +2,7 @@
 
 - FilePublication: a pretty JSON file (atomic write, mode 0644);
 - SsmParameterPublication: an SSM Parameter Store `String` parameter holding the compact JSON;
-- WebhookPublication: an HMAC-signed POST to a receiver (see components/webhook.py for the contract).
+- WebhookPublication: an HMAC-signed POST to a receiver (see components/clients/webhook.py for the contract).
 
 Each writes only when the document changed: state keeps the SHA-256 of the canonical JSON (not salted: the
 document holds no secret), `diff` compares it with the new document's and answers "no change" without any I/O,
@@ -43,6 +43,8 @@ from pulumi.dynamic import (
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from .. import ownership
+from ..clients.ssm import MAX_VALUE_BYTES, SsmClient, SsmError, Tier
+from ..clients.webhook import EVENT_CHANGED, EVENT_DELETED, Delivery, WebhookClient
 from ..ownership import MANAGED_BY
 from ..publishing import (
     FilePublicationError,
@@ -54,9 +56,7 @@ from ..publishing import (
     text_digest,
     write_file,
 )
-from ..ssm import MAX_VALUE_BYTES, SsmClient, SsmError, Tier
 from ..urls import check_http_url
-from ..webhook import EVENT_CHANGED, EVENT_DELETED, Delivery, WebhookClient
 from .base import PlainProvider, ProviderResource, check_inputs, comparable
 
 MARKER = "_publishedBy"  # the key a published file carries to say who wrote it

@@ -30,7 +30,7 @@ from pulumi.dynamic import (
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .. import ownership
-from ..aws import DEFAULT_KMS_KEY, SecretDescription, SecretsManagerClient, SecretsManagerError
+from ..clients.secretsmanager import DEFAULT_KMS_KEY, SecretDescription, SecretsManagerClient, SecretsManagerError
 from ..digests import digest
 from ..ownership import KEYS as OWNERSHIP_KEYS
 from ..secret_store import SecretsManagerStore

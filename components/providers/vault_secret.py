@@ -24,13 +24,13 @@ from pulumi.dynamic import (
 from pydantic import BaseModel, ConfigDict
 
 from .. import ownership
+from ..clients.vault import VaultClient
 from ..digests import digest
 from ..errors import VaultError
 from ..location import VAULT_KEYS
 from ..naming import setting
 from ..secret_store import VaultKvStore
 from ..urls import canonical_url
-from ..vault import VaultClient
 from .base import PlainProvider, ProviderResource, check_inputs, comparable
 
 DeletePolicy = Literal["keep", "delete", "destroy"]

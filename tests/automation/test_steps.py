@@ -14,8 +14,9 @@ import pytest
 from ctp_credentials.automation import steps
 from ctp_credentials.automation.steps import ConnectorRotation, connector_config, verify_stored
 from ctp_credentials.automation.workspace import StackError
-from ctp_credentials.components import admin as admin_api
-from ctp_credentials.components.commercetools import CommercetoolsClient, RetryPolicy, Token
+from ctp_credentials.components.clients import admin as admin_api
+from ctp_credentials.components.clients.commercetools import CommercetoolsClient, RetryPolicy, Token
+from ctp_credentials.components.clients.vault import VaultClient
 from ctp_credentials.components.config import ConnectorConfig
 from ctp_credentials.components.errors import (
     CommercetoolsError,
@@ -23,7 +24,6 @@ from ctp_credentials.components.errors import (
     InvalidScopeError,
 )
 from ctp_credentials.components.location import SecretLocation
-from ctp_credentials.components.vault import VaultClient
 from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ctp_credentials.automation.steps import connector_config, verify_stored
-from ctp_credentials.components.aws import SecretsManagerClient, SecretsManagerError
+from ctp_credentials.components.clients.secretsmanager import SecretsManagerClient, SecretsManagerError
 from ctp_credentials.components.config import ConnectorConfig, load_stack_config
 from ctp_credentials.components.connector import store_settings
 from ctp_credentials.components.errors import CredentialsError, VaultError

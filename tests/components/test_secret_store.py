@@ -8,13 +8,13 @@ import uuid
 import hvac
 import pytest
 
-from ctp_credentials.components.aws import SecretsManagerClient
+from ctp_credentials.components.clients.secretsmanager import SecretsManagerClient
+from ctp_credentials.components.clients.vault import VaultClient
 from ctp_credentials.components.errors import CredentialsError
 from ctp_credentials.components.providers import stores
 from ctp_credentials.components.providers.secretsmanager_secret import SecretsManagerSecretProvider
 from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider
 from ctp_credentials.components.secret_store import SecretsManagerStore, VaultKvStore, store
-from ctp_credentials.components.vault import VaultClient
 from ctp_credentials.testing.moto import MotoServer
 from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY

@@ -18,8 +18,8 @@ import hvac
 import pytest
 
 from ctp_credentials.automation.engine import ROOT
-from ctp_credentials.components.aws import SecretsManagerClient
-from ctp_credentials.components.commercetools import CommercetoolsClient
+from ctp_credentials.components.clients.commercetools import CommercetoolsClient
+from ctp_credentials.components.clients.secretsmanager import SecretsManagerClient
 from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from ctp_credentials.testing.moto import REGION, MotoServer
 from ctp_credentials.testing.openbao import OpenBaoServer

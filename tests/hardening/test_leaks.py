@@ -15,15 +15,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ctp_credentials.components import commercetools, config, webhook
-from ctp_credentials.components.aws import SecretsManagerClient
-from ctp_credentials.components.commercetools import CommercetoolsClient, RetryPolicy
+from ctp_credentials.components import config
+from ctp_credentials.components.clients import commercetools, webhook
+from ctp_credentials.components.clients.commercetools import CommercetoolsClient, RetryPolicy
+from ctp_credentials.components.clients.secretsmanager import SecretsManagerClient
+from ctp_credentials.components.clients.vault import VaultClient
+from ctp_credentials.components.clients.webhook import WebhookClient
 from ctp_credentials.components.config import load_stack_config, secret_config_key
 from ctp_credentials.components.errors import CredentialsError
 from ctp_credentials.components.providers.credential_check import CredentialCheckProvider
 from ctp_credentials.components.providers.secretsmanager_secret import payload
-from ctp_credentials.components.vault import VaultClient
-from ctp_credentials.components.webhook import WebhookClient
 from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from ctp_credentials.testing.moto import MotoServer
 from ctp_credentials.testing.openbao import OpenBaoServer

@@ -19,7 +19,7 @@ import hvac
 import pytest
 
 from ctp_credentials.automation.engine import ROOT, engine_bin, pulumi_env
-from ctp_credentials.components.commercetools import CommercetoolsClient
+from ctp_credentials.components.clients.commercetools import CommercetoolsClient
 from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from ctp_credentials.testing.moto import MotoServer
 from ctp_credentials.testing.openbao import OpenBaoServer

@@ -67,7 +67,7 @@ def test_only_the_equivalent_table_names_equivalents_and_unfinished_mutants_are_
     )
     assert mutate.unfinished(counts["components/scopes.py"]) == 1
     assert mutate.score(mutate.Counter()) == 0.0  # nothing mutated is no pass
-    row = mutate.table({"components/aws.py": mutate.Counter({"not checked": 5})}).splitlines()[-1]
+    row = mutate.table({"components/clients/secretsmanager.py": mutate.Counter({"not checked": 5})}).splitlines()[-1]
     assert row.endswith("| 5 | not run |") and mutate.recorded_scores(row) == {}  # no score, so no floor either
 
 

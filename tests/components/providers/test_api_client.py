@@ -16,9 +16,9 @@ import hvac
 import pulumi
 import pytest
 
-from ctp_credentials.components import admin as admin_api
-from ctp_credentials.components.aws import SecretsManagerClient
-from ctp_credentials.components.commercetools import CommercetoolsClient
+from ctp_credentials.components.clients import admin as admin_api
+from ctp_credentials.components.clients.commercetools import CommercetoolsClient
+from ctp_credentials.components.clients.secretsmanager import SecretsManagerClient
 from ctp_credentials.components.errors import CredentialsError
 from ctp_credentials.components.providers import api_client
 from ctp_credentials.components.providers.api_client import ApiClientProvider, client_name

@@ -16,6 +16,8 @@ import pytest
 from pydantic import ValidationError
 
 from ctp_credentials.components import publishing
+from ctp_credentials.components.clients.ssm import SsmClient, SsmError
+from ctp_credentials.components.clients.webhook import EVENT_CHANGED, EVENT_DELETED, WebhookClient, WebhookError
 from ctp_credentials.components.providers import publications
 from ctp_credentials.components.providers.publications import (
     MARKER,
@@ -28,8 +30,6 @@ from ctp_credentials.components.providers.publications import (
     WebhookPublicationProvider,
 )
 from ctp_credentials.components.publishing import FilePublicationError, canonical, document_digest
-from ctp_credentials.components.ssm import SsmClient, SsmError
-from ctp_credentials.components.webhook import EVENT_CHANGED, EVENT_DELETED, WebhookClient, WebhookError
 from ctp_credentials.testing.moto import MotoServer
 from ctp_credentials.testing.webhook import WebhookReceiver
 from tests.conftest import CANARY

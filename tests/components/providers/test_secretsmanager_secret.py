@@ -12,7 +12,7 @@ import boto3
 import botocore.handlers
 import pytest
 
-from ctp_credentials.components.aws import SecretsManagerClient, SecretsManagerError
+from ctp_credentials.components.clients.secretsmanager import SecretsManagerClient, SecretsManagerError
 from ctp_credentials.components.digests import digest
 from ctp_credentials.components.providers.secretsmanager_secret import (
     SecretsManagerSecretProvider,

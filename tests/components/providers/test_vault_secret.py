@@ -12,10 +12,10 @@ import hvac
 import pulumi
 import pytest
 
+from ctp_credentials.components.clients.vault import VaultClient
 from ctp_credentials.components.digests import digest
 from ctp_credentials.components.errors import VaultError
 from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider
-from ctp_credentials.components.vault import VaultClient
 from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
 

@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 
-from ctp_credentials.components.admin import AdminError, AdminSource, admin_token, wait_until_usable
-from ctp_credentials.components.commercetools import CommercetoolsClient, RetryPolicy
+from ctp_credentials.components.clients.admin import AdminError, AdminSource, admin_token, wait_until_usable
+from ctp_credentials.components.clients.commercetools import CommercetoolsClient, RetryPolicy
+from ctp_credentials.components.clients.vault import VaultClient
 from ctp_credentials.components.errors import InvalidClientError, InvalidScopeError
-from ctp_credentials.components.vault import VaultClient
 from ctp_credentials.testing.commercetools import CommercetoolsEmulator
 from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY

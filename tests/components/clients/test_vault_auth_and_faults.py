@@ -16,10 +16,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ctp_credentials.components import vault
+from ctp_credentials.components.clients import vault
+from ctp_credentials.components.clients.vault import KvSecret, VaultClient
 from ctp_credentials.components.errors import VaultError
 from ctp_credentials.components.providers.vault_secret import VaultKvSecretProvider
-from ctp_credentials.components.vault import KvSecret, VaultClient
 from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
 

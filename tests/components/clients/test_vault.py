@@ -9,8 +9,8 @@ import hvac
 import pytest
 import requests
 
+from ctp_credentials.components.clients.vault import TIMEOUT, VaultClient, _remote
 from ctp_credentials.components.errors import VaultError
-from ctp_credentials.components.vault import TIMEOUT, VaultClient, _remote
 from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
 

@@ -19,14 +19,14 @@ from typing import Any, Literal
 
 import botocore.exceptions
 
-from .aws import (
+from ..publishing import PublicationError
+from .secretsmanager import (
     MAX_ATTEMPTS,
     REJECTED_CREDENTIALS,
     THROTTLING,
     boto_client,
     transport_message,
 )
-from .publishing import PublicationError
 
 Tier = Literal["Standard", "Advanced", "Intelligent-Tiering"]
 # Value size limits in bytes: Standard 4 KB; Advanced (and Intelligent-Tiering, which picks Advanced) 8 KB.

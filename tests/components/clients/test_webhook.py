@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from ctp_credentials.components.commercetools import RetryPolicy
-from ctp_credentials.components.publishing import canonical, public_url
-from ctp_credentials.components.webhook import (
+from ctp_credentials.components.clients.commercetools import RetryPolicy
+from ctp_credentials.components.clients.webhook import (
     EVENT_CHANGED,
     EVENT_DELETED,
     WebhookClient,
@@ -23,6 +22,7 @@ from ctp_credentials.components.webhook import (
     sign,
     verify_signature,
 )
+from ctp_credentials.components.publishing import canonical, public_url
 from ctp_credentials.testing.webhook import WebhookReceiver
 from tests.conftest import CANARY
 

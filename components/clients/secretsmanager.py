@@ -21,7 +21,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from .errors import SecretStoreError, remote_text
+from ..errors import SecretStoreError, remote_text
 
 MAX_RETRIES = 5  # botocore "standard" mode: throttling, 5xx and connection errors, with jittered backoff
 MAX_ATTEMPTS = MAX_RETRIES + 1  # Config's `max_attempts` counts retries; `total_max_attempts` would count all

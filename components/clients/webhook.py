@@ -30,8 +30,8 @@ from types import TracebackType
 
 import requests
 
+from ..publishing import PublicationError, public_url
 from .commercetools import RetryPolicy, connection_problem
-from .publishing import PublicationError, public_url
 
 EVENT_CHANGED = "connector.config.changed"
 EVENT_DELETED = "connector.config.deleted"

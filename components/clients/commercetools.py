@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError, remote_text
+from ..errors import CommercetoolsError, InvalidClientError, InvalidScopeError, UnreachableError, remote_text
 
 # (connect, read) seconds. The token endpoint answers in well under a second; ten covers a slow day.
 DEFAULT_TIMEOUT = (3.05, 10.0)

@@ -16,8 +16,8 @@ import botocore.retries.standard
 import pytest
 from botocore.stub import Stubber
 
-from ctp_credentials.components import aws
-from ctp_credentials.components.aws import MAX_ATTEMPTS, SecretsManagerClient, SecretsManagerError
+from ctp_credentials.components.clients import secretsmanager as aws
+from ctp_credentials.components.clients.secretsmanager import MAX_ATTEMPTS, SecretsManagerClient, SecretsManagerError
 from ctp_credentials.testing.moto import MotoServer
 from tests.conftest import CANARY
 

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..errors import CommercetoolsError, CredentialsError, InvalidClientError
+from ..scopes import admin_scope_problem
 from .commercetools import CommercetoolsClient, Token
-from .errors import CommercetoolsError, CredentialsError, InvalidClientError
-from .scopes import admin_scope_problem
 from .vault import VaultClient
 
 # A new client may not get a token at once (propagation time is undocumented, unconfirmed in the reference):

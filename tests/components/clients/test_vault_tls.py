@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import hvac
 import pytest
 
+from ctp_credentials.components.clients.vault import VaultClient
 from ctp_credentials.components.errors import VaultError
-from ctp_credentials.components.vault import VaultClient
 from ctp_credentials.testing.openbao import OpenBaoServer
 from tests.conftest import CANARY
 

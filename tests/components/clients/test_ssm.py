@@ -9,7 +9,7 @@ import botocore.retries.standard
 import pytest
 from botocore.stub import Stubber
 
-from ctp_credentials.components.ssm import SsmClient, SsmError
+from ctp_credentials.components.clients.ssm import SsmClient, SsmError
 from ctp_credentials.testing.moto import MotoServer
 
 pytestmark = pytest.mark.aws

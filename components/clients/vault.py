@@ -21,7 +21,7 @@ import hvac
 import hvac.exceptions
 import requests
 
-from .errors import VaultError, remote_text
+from ..errors import VaultError, remote_text
 
 TIMEOUT = 10  # seconds; hvac's default of 30 makes a down server look like a hang in a pipeline
 

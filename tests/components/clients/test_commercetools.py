@@ -7,8 +7,8 @@ import json
 import pytest
 import requests
 
-from ctp_credentials.components import commercetools
-from ctp_credentials.components.commercetools import CommercetoolsClient, RetryPolicy
+from ctp_credentials.components.clients import commercetools
+from ctp_credentials.components.clients.commercetools import CommercetoolsClient, RetryPolicy
 from ctp_credentials.components.errors import (
     CommercetoolsError,
     InvalidClientError,
@@ -129,7 +129,7 @@ def test_permissions_exceeded_is_a_scope_error_whatever_its_code() -> None:
     """The reference marks that answer's code unconfirmed; its documented message is enough for scope advice."""
     import json
 
-    from ctp_credentials.components.commercetools import _error
+    from ctp_credentials.components.clients.commercetools import _error
 
     answer = requests.Response()
     answer.status_code = 400
