@@ -12,6 +12,7 @@ from typing import Any
 from pulumi import automation as auto
 
 from ctp_credentials.components.config import DEFAULT_REGION
+from ctp_credentials.policies import resource_types as t
 
 from ..redaction import Redactor, redact_summary
 from .events import CHECK, COMPONENT, CONNECTOR_RE, PreviewEvents, Step, owner_of, urn_type
@@ -113,19 +114,35 @@ class _Builder(PreviewEvents):
             (c.errors if severity == "error" else c.warnings).append(text)
         return errors, warnings
 
-    def _child(self, connector: str, suffix: str) -> Step | None:
-        # Named by the component (`<connector>-client`, `<connector>-secret`) in any program; the store secret and
-        # a Vault publication share a type, so the name tells them apart.
-        return next(
-            (s for s in self.steps.values() if s.name == f"{connector}{suffix}" and owner_of(s) == connector), None
-        )
+    def _children(self, connector: str, type_: str) -> list[Step]:
+        return [s for s in self.steps.values() if s.type == type_ and owner_of(s) == connector]
+
+    def _store_secret(self, connector: str, *places: dict[str, Any] | None) -> Step | None:
+        """A provided connector's store secret, found by type: its Secrets Manager secret, or its Vault KV secret.
+        A publication of the document to Vault has the same type, so when there are two the one at a place the
+        document or the stack config names is the store; with neither known, the summary leaves the store out
+        rather than guess."""
+        aws = self._children(connector, t.AWS_SECRET)
+        if aws:
+            return aws[0]
+        kv = self._children(connector, t.VAULT_KV_SECRET)
+        if len(kv) == 1:
+            return kv[0]  # a provided connector has exactly one store secret
+        for place in (p for p in places if p and p.get("store") == "vault"):
+            for step in kv:
+                for which in ("before", "after"):
+                    mine = _step_store(step, which) or {}
+                    if (mine.get("mount"), mine.get("path")) == (place.get("mount"), place.get("path")):
+                        return step
+        return None
 
     def _fill(self, c: ConnectorSummary, check: Step | None) -> None:
         raw = self.config.get(c.name)
         component = next((s for s in self.steps.values() if s.type == COMPONENT and s.name == c.name), None)
         doc = component.old_outputs.get("config") if component is not None else None
         doc = doc if isinstance(doc, dict) else {}
-        client, secret = self._child(c.name, "-client"), self._child(c.name, "-secret")
+        client = next(iter(self._children(c.name, t.API_CLIENT)), None)
+        secret = None if client else self._store_secret(c.name, _ref_store(doc), _config_store(c.name, raw))
         entries = {
             w: ((check.inputs(w).get("connectors") or {}) if check else {}).get(c.name) or {}
             for w in ("before", "after")
@@ -218,9 +235,9 @@ def _step_store(step: Step | None, which: str) -> dict[str, Any] | None:
     inputs = step.inputs(which) if step is not None else {}
     if step is None or not inputs:
         return None
-    if step.type.endswith("vault:KvSecret"):
+    if step.type == t.VAULT_KV_SECRET:
         return _trim({**inputs, "store": "vault", "kvVersion": inputs.get("kv_version")})
-    if step.type.endswith("aws:SecretsManagerSecret"):
+    if step.type == t.AWS_SECRET:
         return _trim({"store": "secretsManager", "name": inputs.get("name"), "region": inputs.get("region")})
     return None
 

@@ -235,3 +235,33 @@ def test_another_programs_preview_is_read_from_its_resources_types_and_inputs() 
     assert got["late"].check == "off"  # read from its own batch, not the first check
     assert [r.name for r in got["loose"].resources] == ["anything"]
     assert not summary.warnings  # nothing left "outside any connector"
+
+
+def test_the_store_secret_is_found_by_type_and_place_never_by_its_name() -> None:
+    """A Vault publication of the document has the store secret's type: the one at the place the previous
+    document names is the store, and its move is the store's change (the publication comes first, so the first
+    of the type would be wrong); a Secrets Manager secret is the store beside a Vault publication, and so is a
+    lone Vault secret. No child here has the component's usual names."""
+    erp, shop, new = ev.component_urn("erp"), ev.component_urn("shop"), ev.component_urn("new")
+    events = [ev.event(preludeEvent={"config": {}})]  # a program of its own: no stack-program config
+    events += ev.step("same", erp, ev.COMPONENT, old={}, old_outputs={"config": ev.document("erp")})
+    published = ev.kv_inputs("erp", path="published/erp")
+    events += ev.step("same", ev.child_urn(ev.KV, "b"), ev.KV, old=published, new=published, parent=erp)
+    moved = ev.kv_inputs("erp", path="commercetools/erp-v2")
+    events += ev.step("update", ev.child_urn(ev.KV, "a"), ev.KV, old=ev.kv_inputs("erp"), new=moved, parent=erp)
+    sm = {"name": "commercetools/shop", "region": "eu-central-1", "connector": "shop"}
+    events += ev.step("create", shop, ev.COMPONENT)
+    events += ev.step("create", ev.child_urn(ev.KV, "c"), ev.KV, new=ev.kv_inputs("shop", path="pub"), parent=shop)
+    events += ev.step("create", ev.child_urn(ev.SM, "d"), ev.SM, new=sm, parent=shop)
+    events += ev.step("create", new, ev.COMPONENT)
+    events += ev.step("create", ev.child_urn(ev.KV, "e"), ev.KV, new=ev.kv_inputs("new"), parent=new)
+    got = {c.name: c for c in summarise(events, "dev", now=NOW).connectors}
+    erp_store = got["erp"].store
+    assert erp_store.before is not None and erp_store.after is not None
+    assert (erp_store.before["path"], erp_store.after["path"]) == ("commercetools/erp", "commercetools/erp-v2")
+    assert got["shop"].store.after == {
+        "store": "secretsManager",
+        "name": "commercetools/shop",
+        "region": "eu-central-1",
+    }
+    assert got["new"].store.after is not None and got["new"].store.after["path"] == "commercetools/new"
