@@ -64,3 +64,46 @@ def test_a_stack_written_before_components_registered_their_document_reads_the_s
 def test_nothing_in_state_is_no_connector() -> None:
     assert inventory.connectors({}, {}) == {}
     assert inventory.connectors({"resources": [{"type": t.VAULT_KV_SECRET, "urn": "u", "outputs": {}}]}, {}) == {}
+
+
+def test_what_state_holds_that_is_not_a_connectors_record_is_left_out() -> None:
+    """A resource pending deletion (even listed first), an output that is not a document, a managed client whose
+    store is not a location, and a stale Secrets Manager secret beside the Vault store the document names."""
+    erp = component("erp")
+    erp["outputs"] = {"config": "[secret]"}  # not a document: no document, no location from it
+    old_client = {**child(erp, t.API_CLIENT, "y", connector="erp", client_id="old", store_kind="vault"), "delete": True}
+    vault_doc = doc("pim", store="vault", mount="kv", path="teams/pim")
+    pim = component("pim", vault_doc)
+    sm = component("sm")
+    no_place = component("no-place")
+    resources = [
+        old_client,
+        erp,
+        child(
+            erp,
+            t.API_CLIENT,
+            "y",
+            connector="erp",
+            client_id="new",
+            store_kind="secretsManager",
+            store={"name": "ct/erp", "region": "eu-west-1"},
+        ),
+        pim,
+        child(pim, t.AWS_SECRET, "x", connector="pim", name="ct/pim", region="eu-central-1"),  # not its store
+        child(pim, t.VAULT_KV_SECRET, "v", connector="pim", address="https://v", mount="kv", path="teams/pim"),
+        sm,
+        child(sm, t.API_CLIENT, "c", connector="sm", client_id="i", store_kind="vault", store="[secret]"),
+        no_place,
+        child(no_place, t.API_CLIENT, "c", connector="no-place", client_id="j", store_kind="vault", store={}),
+    ]
+    found = inventory.connectors({"resources": resources}, {"connectors": "[secret]"})
+    assert {name: c.name for name, c in found.items()} == {n: n for n in ("erp", "pim", "sm", "no-place")}
+    assert found["erp"].document is None and found["erp"].client == {
+        "connector": "erp",
+        "client_id": "new",
+        "store_kind": "secretsManager",
+        "store": {"name": "ct/erp", "region": "eu-west-1"},
+    }
+    assert found["erp"].location == SecretLocation("secretsManager", name="ct/erp", region="eu-west-1")
+    assert found["pim"].location == SecretLocation("vault", address="https://v", mount="kv", path="teams/pim")
+    assert found["sm"].location is None and found["no-place"].location is None

@@ -60,9 +60,13 @@ def test_the_admin_client_may_come_from_vault(emulator: CommercetoolsEmulator, v
     assert f"set Vault {vault_env.url} secret/{path} (keys clientId, clientSecret) to an API client" in str(
         missing.value
     )
-    VaultClient(address=vault_env.url).create_or_update_secret(
-        path, {"clientId": admin.id, "clientSecret": CANARY}, cas=0
-    )
+    vault = VaultClient(address=vault_env.url)
+    vault.create_or_update_secret(path, {"clientSecret": CANARY}, cas=0)  # half of it: no client ID
+    with pytest.raises(AdminError) as half:
+        admin_token(_ct(emulator), PK, source, {})
+    assert str(half.value).startswith(f"no admin credentials for project {PK}: ")
+    assert emulator.count("token") == 0  # nothing sent without both
+    vault.create_or_update_secret(path, {"clientId": admin.id, "clientSecret": CANARY}, cas=1)
     assert f"manage_api_clients:{PK}" in admin_token(_ct(emulator), PK, source, {}).scope.split()
 
 
