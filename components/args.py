@@ -285,7 +285,7 @@ def _explain(exc: ValidationError) -> list[str]:
     lines = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = [p for p in err["loc"]]
-        if loc[:1] == ["secretsManager"] or loc[:1] == ["vault"]:
+        if loc[:1] in (["secrets_manager"], ["vault"]):  # the model's field names: both are `store` here
             loc[0] = "store"
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{to_snake(str(p))}" for p in loc).lstrip(".")
         fix = _fix(err)

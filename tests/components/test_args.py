@@ -231,3 +231,69 @@ def test_a_check_switched_off_is_announced_in_the_words_of_its_caller(
     args = dataclasses.replace(provided(check_credentials=False), _stack_config=from_stack)
     connector._announce(resolve("CommercetoolsConnector", "pw", args))
     assert len(said) == 1 and named in said[0] and "credential check is off" in said[0]
+
+
+HEAD = "CommercetoolsConnector 'erp': invalid argument:\n- "
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ConnectorArgs(project_key=PK, scopes=SCOPES, managed=ManagedClient(), client_secret=CANARY),
+            HEAD + "client_secret: remove it; a managed connector's secret is made by this project",
+        ),
+        (
+            ConnectorArgs(project_key=PK, scopes=SCOPES, client_id="abc", owner="o/s"),
+            HEAD + "client_secret is required (a Pulumi Input, e.g. config.require_secret('...')), or set managed",
+        ),
+        (
+            provided(webhook_signing_key=" " + "k" * 15),  # 15 characters once stripped
+            HEAD + "webhook_signing_key: too short; use at least 16 random characters",
+        ),
+        (dataclasses.replace(provided(), project_key=None), HEAD + "project_key: required"),
+        (
+            provided(store=SecretsManagerStore(name="")),
+            HEAD + "store.name: '' is not a Secrets Manager name: 1-512 of letters, digits and /_+=.@-",
+        ),
+        (provided(store=VaultStore(path="a", kv_version=3)), HEAD + "store.kv_version: Input should be 1 or 2"),  # type: ignore[arg-type]
+        (
+            provided(webhook_signing_key="k" * 16, publish=Publish(webhooks=[WebhookTarget(url="ftp://x")])),
+            HEAD + "publish.webhooks[0].url: 'ftp://x' is not an http(s) URL; "
+            "use e.g. https://auth.europe-west1.gcp.commercetools.com",
+        ),
+        (
+            dataclasses.replace(provided(), client_secret=None, store=VaultStore(path="../x")),
+            "CommercetoolsConnector 'erp': invalid arguments:\n"
+            "- client_secret is required (a Pulumi Input, e.g. config.require_secret('...')), or set managed\n"
+            "- store.path: '../x' is not a safe KV path: "
+            "use segments of letters, digits, '_', '-', '.' separated by '/'",
+        ),
+    ],
+)
+def test_each_problem_is_one_line_naming_the_argument_and_its_fix(args: ConnectorArgs, message: str) -> None:
+    """The whole message, as a user reads it: one `- argument: fix` line per problem, under a head that counts."""
+    from ctp_credentials.components.args import resolve
+
+    with pytest.raises(ArgumentError) as caught:
+        resolve("CommercetoolsConnector", "erp", args)
+    assert str(caught.value) == message
+
+
+def test_arguments_that_are_not_connector_args_are_refused_by_type() -> None:
+    from ctp_credentials.components.args import resolve
+
+    with pytest.raises(ArgumentError) as caught:
+        resolve("CommercetoolsConnector", "erp", {"project_key": PK})  # type: ignore[arg-type]
+    assert str(caught.value) == "CommercetoolsConnector 'erp': args must be a ConnectorArgs, got dict"
+
+
+def test_valid_arguments_resolve_to_the_secrets_passed_in_and_the_owner_given() -> None:
+    """The secrets go through as the caller's Inputs (the model sees a stand-in, never the value)."""
+    from ctp_credentials.components.args import resolve
+
+    key = "k" * 16  # exactly the shortest allowed
+    got = resolve("CommercetoolsConnector", "erp", provided(webhook_signing_key=key, owner="team/erp"))
+    assert (got.client_secret, got.webhook_signing_key, got.owner) == (CANARY, key, "team/erp")
+    assert got.config.client_secret is not None and CANARY not in got.config.client_secret.get_secret_value()
+    assert not got.stack_config
