@@ -251,7 +251,7 @@ HEAD = "CommercetoolsConnector 'erp': invalid argument:\n- "
             provided(webhook_signing_key=" " + "k" * 15),  # 15 characters once stripped
             HEAD + "webhook_signing_key: too short; use at least 16 random characters",
         ),
-        (dataclasses.replace(provided(), project_key=None), HEAD + "project_key: required"),
+        (dataclasses.replace(provided(), project_key=None), HEAD + "project_key: required"),  # type: ignore[arg-type]
         (
             provided(store=SecretsManagerStore(name="")),
             HEAD + "store.name: '' is not a Secrets Manager name: 1-512 of letters, digits and /_+=.@-",
