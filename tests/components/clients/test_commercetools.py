@@ -420,3 +420,13 @@ def test_remote_error_text_never_carries_what_was_sent_and_stays_one_line(emulat
     with pytest.raises(CommercetoolsError) as listed:
         client.query_api_clients(token, PK)
     assert token.access_token not in str(listed.value) and "token <redacted>" in str(listed.value)
+
+
+def test_an_error_code_that_echoes_the_secret_is_scrubbed_too(emulator: CommercetoolsEmulator) -> None:
+    """The code goes into the message and onto the exception (`code`): neither may carry what was sent."""
+    admin = emulator.backend.add_client(PK, [f"manage_api_clients:{PK}"], secret=CANARY)
+    emulator.faults.add("token", status=400, answer={"error": f"bad_{CANARY}", "message": "m"}, times=1)
+    with pytest.raises(CommercetoolsError) as refused:
+        client_for(emulator).request_token(admin.id, CANARY, [f"manage_api_clients:{PK}"])
+    assert str(refused.value) == "token request: HTTP 400 bad_<redacted>: m"
+    assert refused.value.code == "bad_<redacted>"
