@@ -96,8 +96,11 @@ def test_what_state_holds_that_is_not_a_connectors_record_is_left_out() -> None:
         no_place,
         child(no_place, t.API_CLIENT, "c", connector="no-place", client_id="j", store_kind="vault", store={}),
     ]
+    odd = component("odd")
+    odd["outputs"] = {"config": "[secret]"}  # provided, and no document to find its store by
+    resources += [odd, child(odd, t.VAULT_KV_SECRET, "v", connector="odd", mount="kv", path="teams/odd")]
     found = inventory.connectors({"resources": resources}, {"connectors": "[secret]"})
-    assert {name: c.name for name, c in found.items()} == {n: n for n in ("erp", "pim", "sm", "no-place")}
+    assert {name: c.name for name, c in found.items()} == {n: n for n in ("erp", "pim", "sm", "no-place", "odd")}
     assert found["erp"].document is None and found["erp"].client == {
         "connector": "erp",
         "client_id": "new",
@@ -107,3 +110,4 @@ def test_what_state_holds_that_is_not_a_connectors_record_is_left_out() -> None:
     assert found["erp"].location == SecretLocation("secretsManager", name="ct/erp", region="eu-west-1")
     assert found["pim"].location == SecretLocation("vault", address="https://v", mount="kv", path="teams/pim")
     assert found["sm"].location is None and found["no-place"].location is None
+    assert found["odd"].document is None and found["odd"].location is None
